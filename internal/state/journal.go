@@ -1,0 +1,289 @@
+package state
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Entry is one line of the action journal.
+type Entry struct {
+	Seq        uint64    `json:"seq"`
+	Time       time.Time `json:"time"`
+	Policy     string    `json:"policy,omitempty"`
+	NAS        string    `json:"nas,omitempty"`
+	Target     string    `json:"target,omitempty"`
+	Action     string    `json:"action"`
+	Snapshot   string    `json:"snapshot,omitempty"`
+	Outcome    string    `json:"outcome"`
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+	Count      int       `json:"count,omitempty"`
+}
+
+// entryRecord is the stored form of an Entry; the sequence is the key.
+// V and Time come first and Policy right after: peekHeader relies on it.
+type entryRecord struct {
+	V          int       `json:"v"`
+	Time       time.Time `json:"time"`
+	Policy     string    `json:"policy,omitempty"`
+	NAS        string    `json:"nas,omitempty"`
+	Target     string    `json:"target,omitempty"`
+	Action     string    `json:"action"`
+	Snapshot   string    `json:"snapshot,omitempty"`
+	Outcome    string    `json:"outcome"`
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+	Count      int       `json:"count,omitempty"`
+}
+
+func (r *entryRecord) version() int { return r.V }
+
+// Append adds the entries in one transaction and returns their sequence
+// numbers, in order. A zero Time becomes now; times are stored in UTC.
+// Every entry needs an Action and an Outcome.
+func (db *DB) Append(e ...Entry) ([]uint64, error) {
+	if len(e) == 0 {
+		return nil, nil
+	}
+	var seqs []uint64
+	err := db.update(func(tx *bolt.Tx) error {
+		var err error
+		seqs, err = db.appendTx(tx, e)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("append to journal: %w", err)
+	}
+	return seqs, nil
+}
+
+// appendTx writes entries inside tx, for Append and CompleteIntent.
+func (db *DB) appendTx(tx *bolt.Tx, es []Entry) ([]uint64, error) {
+	b := tx.Bucket(bucketJournal)
+	// Keys only ever grow, so full pages waste nothing: every split
+	// happens at the end.
+	b.FillPercent = 1.0
+	seqs := make([]uint64, 0, len(es))
+	for i, e := range es {
+		if e.Action == "" || e.Outcome == "" {
+			return nil, fmt.Errorf("entry %d of %d: action and outcome are required", i+1, len(es))
+		}
+		if e.Time.IsZero() {
+			e.Time = db.now()
+		}
+		seq, err := b.NextSequence()
+		if err != nil {
+			return nil, err
+		}
+		v, err := encode(&entryRecord{
+			V: recordVersion, Time: e.Time.UTC(), Policy: e.Policy, NAS: e.NAS, Target: e.Target,
+			Action: e.Action, Snapshot: e.Snapshot, Outcome: e.Outcome, Error: e.Error,
+			DurationMS: e.DurationMS, Count: e.Count,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := b.Put(seqKey(seq), v); err != nil {
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	return seqs, nil
+}
+
+// Filter selects journal entries; zero fields select everything.
+type Filter struct {
+	Policy string
+	// Since keeps entries whose Time is not before it.
+	Since time.Time
+	// Limit, when positive, keeps only the newest Limit matching entries
+	// (like journalctl -n); they are still returned oldest first.
+	Limit int
+}
+
+// Entries returns the matching entries in commit order, newest last. It
+// walks back from the newest entry and stops once Limit entries matched,
+// so a limited read costs what it returns, not the size of the journal.
+// Since is exact even when the clock was stepped back between entries:
+// without a Limit it looks at every entry, but skips old ones cheaply.
+func (db *DB) Entries(f Filter) ([]Entry, error) {
+	var out []Entry
+	err := db.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if t, p, ok := peekHeader(v); ok {
+				if t.Before(f.Since) || (f.Policy != "" && p != f.Policy) {
+					continue
+				}
+			}
+			e, err := decodeEntry(k, v)
+			if err != nil {
+				return err
+			}
+			if e.Time.Before(f.Since) || (f.Policy != "" && e.Policy != f.Policy) {
+				continue
+			}
+			out = append(out, e)
+			if f.Limit > 0 && len(out) == f.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// decodeEntry decodes one stored entry; the decoded strings are copies, so
+// the entry outlives the transaction.
+func decodeEntry(k, v []byte) (Entry, error) {
+	seq, ok := keySeq(k)
+	if !ok {
+		return Entry{}, fmt.Errorf("journal key %x is not a sequence number", k)
+	}
+	var r entryRecord
+	if err := decode(fmt.Sprintf("journal entry %d", seq), v, &r); err != nil {
+		return Entry{}, err
+	}
+	return Entry{
+		Seq: seq, Time: r.Time, Policy: r.Policy, NAS: r.NAS, Target: r.Target,
+		Action: r.Action, Snapshot: r.Snapshot, Outcome: r.Outcome, Error: r.Error,
+		DurationMS: r.DurationMS, Count: r.Count,
+	}, nil
+}
+
+// entryPrefix starts every entry written by encode.
+var (
+	entryPrefix  = []byte(`{"v":1,"time":"`)
+	policyPrefix = []byte(`,"policy":"`)
+)
+
+// peekHeader reads time and policy of a stored entry without decoding the
+// whole value, which makes skipping entries in a long walk cheap. ok is
+// false for anything unusual (another version, an escaped policy name):
+// the caller then decodes the value fully, so peekHeader only saves time,
+// it never changes a result.
+func peekHeader(v []byte) (t time.Time, policy string, ok bool) {
+	rest, found := bytes.CutPrefix(v, entryPrefix)
+	if !found {
+		return time.Time{}, "", false
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 0 {
+		return time.Time{}, "", false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:i]))
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	rest, found = bytes.CutPrefix(rest[i+1:], policyPrefix)
+	if !found {
+		return t, "", true
+	}
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 || bytes.IndexByte(rest[:j], '\\') >= 0 {
+		return time.Time{}, "", false
+	}
+	return t, string(rest[:j]), true
+}
+
+// entryTime is the time of a stored entry.
+func entryTime(k, v []byte) (time.Time, error) {
+	if t, _, ok := peekHeader(v); ok {
+		return t, nil
+	}
+	e, err := decodeEntry(k, v)
+	return e.Time, err
+}
+
+// Compaction batch sizes: one transaction deletes at most compactBatch
+// entries and looks at most at compactScan, so a compaction never holds
+// the writer lock for long and Appends interleave with it.
+const (
+	compactBatch = 10_000
+	compactScan  = 100_000
+)
+
+// Thresholds of the file rewrite after a compaction: free pages of at
+// least half the file and at least rewriteMinFree bytes.
+const rewriteMinFree = 1 << 20
+
+// Compact deletes every journal entry whose Time is before the given time,
+// in batches of one transaction each, and returns how many it deleted.
+// Intents, last runs and tokens are kept. When the deletions left free
+// pages of at least half the file (and 1 MiB), it then rewrites the file
+// compactly (see Rewrite). An entry that cannot be decoded stops the
+// compaction with an error naming its key; what was deleted so far stays
+// deleted.
+func (db *DB) Compact(before time.Time) (removed int, err error) {
+	removed, err = db.deleteBefore(before)
+	if err != nil {
+		return removed, err
+	}
+	if removed == 0 {
+		return 0, nil
+	}
+	need, err := db.needsRewrite()
+	if err != nil || !need {
+		return removed, err
+	}
+	return removed, db.Rewrite()
+}
+
+func (db *DB) deleteBefore(before time.Time) (int, error) {
+	removed := 0
+	var from []byte
+	for {
+		var next []byte
+		n := 0
+		err := db.update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucketJournal)
+			c := b.Cursor()
+			k, v := c.First()
+			if from != nil {
+				k, v = c.Seek(from)
+			}
+			var old [][]byte
+			for scanned := 0; k != nil; k, v = c.Next() {
+				if len(old) == compactBatch || scanned == compactScan {
+					next = bytes.Clone(k)
+					break
+				}
+				scanned++
+				t, err := entryTime(k, v)
+				if err != nil {
+					return err
+				}
+				if t.Before(before) {
+					old = append(old, bytes.Clone(k))
+				}
+			}
+			for _, k := range old {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			n = len(old)
+			return nil
+		})
+		if err != nil {
+			return removed, fmt.Errorf("compact journal: %w", err)
+		}
+		removed += n
+		if next == nil {
+			return removed, nil
+		}
+		from = next
+	}
+}
