@@ -209,8 +209,9 @@ func entryTime(k, v []byte) (time.Time, error) {
 
 // Compaction batch sizes: one transaction deletes at most compactBatch
 // entries and looks at most at compactScan, so a compaction never holds
-// the writer lock for long and Appends interleave with it.
-const (
+// the writer lock for long and Appends interleave with it. Variables only
+// so that tests can make batches small.
+var (
 	compactBatch = 10_000
 	compactScan  = 100_000
 )
