@@ -25,9 +25,9 @@ type SyncRecord struct {
 
 type planState struct {
 	Plan
-	seq            int
+	seq              int
 	mainNode, drNode string
-	records        []SyncRecord
+	records          []SyncRecord
 }
 
 // holdKey is the locked_app_keys entry a plan puts on the snapshot it replicated last.

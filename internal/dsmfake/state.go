@@ -296,7 +296,7 @@ func (n *NAS) apply(sf *seedFile) error {
 			errs = append(errs, fmt.Errorf("seed: users[%d]: name is empty", i))
 			continue
 		}
-		n.users[u.Name] = &account{User: User{Name: u.Name, Password: u.Password, OTP: u.OTP}}
+		n.users[u.Name] = &account{User: User(u)}
 	}
 	now := n.now()
 	for i, s := range sf.Shares {
@@ -444,7 +444,7 @@ func (n *NAS) seed() *seedFile {
 		Limit: o.SnapshotLimit, IdleTimeout: duration(o.IdleTimeout), Strict: b(o.Strict),
 		RequireSynoToken: b(o.RequireSynoToken), NoDRPackage: b(o.NoDRPackage), MaxFailedLogins: o.MaxFailedLogins}}
 	for _, u := range n.sortedUsers() {
-		sf.Users = append(sf.Users, seedUser{Name: u.Name, Password: u.Password, OTP: u.OTP})
+		sf.Users = append(sf.Users, seedUser(u))
 	}
 	names := make([]string, 0, len(n.shares))
 	for name := range n.shares {
