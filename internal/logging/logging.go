@@ -1,6 +1,6 @@
 // Package logging builds snapd's zerolog logger for journald, a terminal or JSON.
 //
-// Records use the fixed field names of fields.go. Under journald they become
+// Records use the fixed field names (FieldPolicy …). Under journald they become
 // native journal fields, every record carries SYSLOG_IDENTIFIER=snapd, and a
 // record whose action field names a known kind of action carries that action's
 // MESSAGE_ID (see MessageIDs). zerolog's Err writes the field "error"; it and

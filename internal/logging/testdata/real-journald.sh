@@ -6,7 +6,8 @@
 # usage: real-journald.sh [REPO]   (REPO defaults to the checkout holding this script)
 set -euo pipefail
 
-repo=$(cd "${1:-$(dirname "$0")/../../..}" && pwd)
+dir=${1:-$(dirname "$0")/../../..}
+repo=$(cd "$dir" 2>/dev/null && pwd) || { echo "real-journald: no such directory: $dir" >&2; exit 2; }
 journald=${JOURNALD:-/lib/systemd/systemd-journald}
 go=$(command -v "${GO:-go}") || { echo "real-journald: go not found in PATH" >&2; exit 2; }
 
