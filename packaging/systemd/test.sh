@@ -158,6 +158,7 @@ t_start() {
     notok "service active after READY=1"
     note <<< "$out"
     show_failure
+    echo "#   the other checks of this part need the running service: not run"
     return 1
   fi
 }
@@ -323,6 +324,17 @@ t_bad_reload() {
   live_config
 }
 
+t_bad_start() {
+  printf 'no_such_key: 1\n' >> "$SDNS/etc/synology-snapd/config.yaml"
+  live_config
+  check "a broken config fails the start (ExecStartPre validate)" eval '! sx timeout 30 systemctl start "$SVC" 2> /dev/null'
+  check "it stops retrying after StartLimitBurst tries (start-limit-hit, stays failed)" \
+    eval 'wait_for 15 is_state failed && sleep 2 && is_state failed &&
+      sx journalctl -u "$SVC" --no-pager -o cat | grep "Start request repeated too quickly" > /dev/null'
+  check "the journal names the bad key" \
+    eval 'sx journalctl -u "$SVC" --no-pager -o cat | grep no_such_key > /dev/null'
+}
+
 runtime() {
   PART=runtime
   local b
@@ -349,6 +361,7 @@ runtime() {
     t_watchdog
     t_secret
     t_stop
+    t_bad_start
   fi
   cp "$TMP/dsmfake.log" "$ARTIFACTS/runtime-dsmfake.log"
   ns_stop
