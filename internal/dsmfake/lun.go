@@ -334,7 +334,7 @@ func lunDeleteSnapshot(c *call) (any, *apiError) {
 		}
 		ids, single = []string{id}, true
 	default:
-		return nil, &apiError{code: codeLostParam, why: "missing parameter snapshot_uuids or snapshot_uuid"}
+		return nil, &apiError{code: codeLostParam, why: "missing parameter snapshot_uuids or snapshot_uuid", loud: true}
 	}
 	failed := []any{}
 	for _, id := range ids {

@@ -413,7 +413,7 @@ func shareDelete(c *call) (any, *apiError) {
 		return nil, e
 	}
 	if !c.p.has("snapshots") {
-		return nil, &apiError{code: codeLostParam, why: "missing parameter snapshots"}
+		return nil, &apiError{code: codeLostParam, why: "missing parameter snapshots", loud: true}
 	}
 	var failed []any
 	first := 0

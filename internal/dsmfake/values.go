@@ -102,10 +102,10 @@ func (p *params) decode(name string, v any) (bool, *apiError) {
 	}
 	msg, err := decodeValue(raw, p.strict && p.json)
 	if err != nil {
-		return true, &apiError{code: codeInvalidParam, why: fmt.Sprintf("parameter %s: %v", name, err)}
+		return true, &apiError{code: codeInvalidParam, why: fmt.Sprintf("parameter %s: %v", name, err), loud: true}
 	}
 	if err := json.Unmarshal(msg, v); err != nil {
-		return true, &apiError{code: codeInvalidParam, why: fmt.Sprintf("parameter %s = %s: wrong type: %v", name, quoteShort(raw), err)}
+		return true, &apiError{code: codeInvalidParam, why: fmt.Sprintf("parameter %s = %s: wrong type: %v", name, quoteShort(raw), err), loud: true}
 	}
 	return true, nil
 }
@@ -118,7 +118,7 @@ func (p *params) str(name string) (string, *apiError) {
 		return "", e
 	}
 	if !ok {
-		return "", &apiError{code: codeLostParam, why: "missing parameter " + name}
+		return "", &apiError{code: codeLostParam, why: "missing parameter " + name, loud: true}
 	}
 	return s, nil
 }
