@@ -18,6 +18,12 @@
 // order is commit order. Times are stored in UTC. Every commit is fsynced
 // (bbolt's default), so a completed Append survives kill -9 and power loss.
 //
+// Beside the journal, a small bucket marks the "backsteps": entries dated
+// before an earlier entry because the clock was stepped back. Every other
+// entry is at least as new as all entries before it, so walks bounded by
+// time (Entries with Since, Compact) stop at the first old entry that is
+// not a backstep: they cost what they return, and stay exact.
+//
 // Compaction deletes old journal entries in batches, one transaction per
 // batch, and when the free pages in the file reach half of it (and at least
 // 1 MiB) rewrites the file: bbolt.Compact into a temporary file in the same
@@ -57,14 +63,16 @@ const lockRetry = 50 * time.Millisecond
 const schemaVersion = 1
 
 var (
-	bucketJournal  = []byte("journal")
-	bucketIntents  = []byte("intents")
-	bucketLastRun  = []byte("last_run")
-	bucketSchedule = []byte("last_scheduled")
-	bucketTokens   = []byte("device_tokens")
-	bucketMeta     = []byte("meta")
-	keySchema      = []byte("schema")
-	allBuckets     = [][]byte{bucketJournal, bucketIntents, bucketLastRun, bucketSchedule, bucketTokens, bucketMeta}
+	bucketJournal   = []byte("journal")
+	bucketBacksteps = []byte("journal_backsteps")
+	bucketIntents   = []byte("intents")
+	bucketLastRun   = []byte("last_run")
+	bucketSchedule  = []byte("last_scheduled")
+	bucketTokens    = []byte("device_tokens")
+	bucketMeta      = []byte("meta")
+	keySchema       = []byte("schema")
+	keyMaxTime      = []byte("journal_max_time")
+	allBuckets      = [][]byte{bucketJournal, bucketBacksteps, bucketIntents, bucketLastRun, bucketSchedule, bucketTokens, bucketMeta}
 )
 
 var (

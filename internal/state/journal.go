@@ -61,12 +61,19 @@ func (db *DB) Append(e ...Entry) ([]uint64, error) {
 	return seqs, nil
 }
 
-// appendTx writes entries inside tx, for Append and CompleteIntent.
+// appendTx writes entries inside tx, for Append and CompleteIntent. It
+// keeps the newest time ever appended and records each entry dated before
+// it (a clock stepped back) as a backstep: every other entry is at least as
+// new as all entries before it, which lets time-bounded walks stop early.
 func (db *DB) appendTx(tx *bolt.Tx, es []Entry) ([]uint64, error) {
 	b := tx.Bucket(bucketJournal)
 	// Keys only ever grow, so full pages waste nothing: every split
 	// happens at the end.
 	b.FillPercent = 1.0
+	maxTime, err := journalMaxTime(tx)
+	if err != nil {
+		return nil, err
+	}
 	seqs := make([]uint64, 0, len(es))
 	for i, e := range es {
 		if e.Action == "" || e.Outcome == "" {
@@ -90,9 +97,52 @@ func (db *DB) appendTx(tx *bolt.Tx, es []Entry) ([]uint64, error) {
 		if err := b.Put(seqKey(seq), v); err != nil {
 			return nil, err
 		}
+		if e.Time.Before(maxTime) {
+			if err := tx.Bucket(bucketBacksteps).Put(seqKey(seq), backstepValue); err != nil {
+				return nil, err
+			}
+		} else {
+			maxTime = e.Time
+		}
 		seqs = append(seqs, seq)
 	}
-	return seqs, nil
+	v, err := encode(&timeRecord{V: recordVersion, Time: maxTime.UTC()})
+	if err != nil {
+		return nil, err
+	}
+	return seqs, tx.Bucket(bucketMeta).Put(keyMaxTime, v)
+}
+
+// backstepValue marks an entry dated before an earlier entry.
+var backstepValue = []byte(`{"v":1}`)
+
+// timeRecord is a stored point in time.
+type timeRecord struct {
+	V    int       `json:"v"`
+	Time time.Time `json:"time"`
+}
+
+func (r *timeRecord) version() int { return r.V }
+
+// journalMaxTime is the newest time ever appended, zero for a new journal.
+func journalMaxTime(tx *bolt.Tx) (time.Time, error) {
+	v := tx.Bucket(bucketMeta).Get(keyMaxTime)
+	if v == nil {
+		return time.Time{}, nil
+	}
+	var r timeRecord
+	if err := decode("journal max time", v, &r); err != nil {
+		return time.Time{}, err
+	}
+	return r.Time, nil
+}
+
+// isBackstep reports whether the entry at key k was dated before an
+// earlier entry; a read-only view of an old file without the bucket
+// answers true, which only makes walks longer.
+func isBackstep(tx *bolt.Tx, k []byte) bool {
+	b := tx.Bucket(bucketBacksteps)
+	return b == nil || b.Get(k) != nil
 }
 
 // Filter selects journal entries; zero fields select everything.
@@ -107,9 +157,9 @@ type Filter struct {
 
 // Entries returns the matching entries in commit order, newest last. It
 // walks back from the newest entry and stops once Limit entries matched,
-// so a limited read costs what it returns, not the size of the journal.
-// Since is exact even when the clock was stepped back between entries:
-// without a Limit it looks at every entry, but skips old ones cheaply.
+// or at the first entry older than Since that is not a backstep (all
+// entries before it are older still), so a read costs what it returns,
+// not the size of the journal; Since stays exact after clock steps.
 func (db *DB) Entries(f Filter) ([]Entry, error) {
 	var out []Entry
 	err := db.view(func(tx *bolt.Tx) error {
@@ -119,17 +169,29 @@ func (db *DB) Entries(f Filter) ([]Entry, error) {
 		}
 		c := b.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
-			if t, p, ok := peekHeader(v); ok {
-				if t.Before(f.Since) || (f.Policy != "" && p != f.Policy) {
-					continue
+			t, p, ok := peekHeader(v)
+			var e Entry
+			if !ok {
+				var err error
+				if e, err = decodeEntry(k, v); err != nil {
+					return err
 				}
+				t, p = e.Time, e.Policy
 			}
-			e, err := decodeEntry(k, v)
-			if err != nil {
-				return err
-			}
-			if e.Time.Before(f.Since) || (f.Policy != "" && e.Policy != f.Policy) {
+			if t.Before(f.Since) {
+				if !isBackstep(tx, k) {
+					break
+				}
 				continue
+			}
+			if f.Policy != "" && p != f.Policy {
+				continue
+			}
+			if ok {
+				var err error
+				if e, err = decodeEntry(k, v); err != nil {
+					return err
+				}
 			}
 			out = append(out, e)
 			if f.Limit > 0 && len(out) == f.Limit {
@@ -207,14 +269,10 @@ func entryTime(k, v []byte) (time.Time, error) {
 	return e.Time, err
 }
 
-// Compaction batch sizes: one transaction deletes at most compactBatch
-// entries and looks at most at compactScan, so a compaction never holds
-// the writer lock for long and Appends interleave with it. Variables only
-// so that tests can make batches small.
-var (
-	compactBatch = 10_000
-	compactScan  = 100_000
-)
+// compactBatch is the most entries one compaction transaction deletes, so
+// a compaction never holds the writer lock for long and Appends interleave
+// with it. A variable only so that tests can make batches small.
+var compactBatch = 10_000
 
 // Thresholds of the file rewrite after a compaction: free pages of at
 // least half the file and at least rewriteMinFree bytes.
@@ -242,26 +300,67 @@ func (db *DB) Compact(before time.Time) (removed int, err error) {
 	return removed, db.Rewrite()
 }
 
+// deleteBefore deletes the old entries from the oldest on, up to the first
+// entry that is not old: after it, only backsteps can be old, and those
+// are looked up in their own bucket. So it reads what it deletes plus the
+// backsteps, not the whole journal.
 func (db *DB) deleteBefore(before time.Time) (int, error) {
 	removed := 0
-	var from []byte
-	for {
-		var next []byte
+	var stop []byte
+	for done := false; !done; {
 		n := 0
 		err := db.update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketJournal)
-			c := b.Cursor()
-			k, v := c.First()
-			if from != nil {
-				k, v = c.Seek(from)
-			}
 			var old [][]byte
-			for scanned := 0; k != nil; k, v = c.Next() {
-				if len(old) == compactBatch || scanned == compactScan {
-					next = bytes.Clone(k)
+			c := tx.Bucket(bucketJournal).Cursor()
+			for k, v := c.First(); ; k, v = c.Next() {
+				if k == nil {
+					done = true
 					break
 				}
-				scanned++
+				if len(old) == compactBatch {
+					break
+				}
+				t, err := entryTime(k, v)
+				if err != nil {
+					return err
+				}
+				if !t.Before(before) {
+					stop, done = bytes.Clone(k), true
+					break
+				}
+				old = append(old, bytes.Clone(k))
+			}
+			n = len(old)
+			return deleteEntries(tx, old)
+		})
+		if err != nil {
+			return removed, fmt.Errorf("compact journal: %w", err)
+		}
+		removed += n
+	}
+	if stop == nil {
+		return removed, nil
+	}
+	for done := false; !done; {
+		n := 0
+		err := db.update(func(tx *bolt.Tx) error {
+			j := tx.Bucket(bucketJournal)
+			var old, gone [][]byte
+			c := tx.Bucket(bucketBacksteps).Cursor()
+			for k, _ := c.Seek(stop); ; k, _ = c.Next() {
+				if k == nil {
+					done = true
+					break
+				}
+				if len(old)+len(gone) == compactBatch {
+					stop = bytes.Clone(k)
+					break
+				}
+				v := j.Get(k)
+				if v == nil {
+					gone = append(gone, bytes.Clone(k))
+					continue
+				}
 				t, err := entryTime(k, v)
 				if err != nil {
 					return err
@@ -270,21 +369,32 @@ func (db *DB) deleteBefore(before time.Time) (int, error) {
 					old = append(old, bytes.Clone(k))
 				}
 			}
-			for _, k := range old {
-				if err := b.Delete(k); err != nil {
+			for _, k := range gone {
+				if err := tx.Bucket(bucketBacksteps).Delete(k); err != nil {
 					return err
 				}
 			}
 			n = len(old)
-			return nil
+			return deleteEntries(tx, old)
 		})
 		if err != nil {
 			return removed, fmt.Errorf("compact journal: %w", err)
 		}
 		removed += n
-		if next == nil {
-			return removed, nil
-		}
-		from = next
 	}
+	return removed, nil
+}
+
+// deleteEntries deletes journal entries and their backstep marks.
+func deleteEntries(tx *bolt.Tx, keys [][]byte) error {
+	j, bs := tx.Bucket(bucketJournal), tx.Bucket(bucketBacksteps)
+	for _, k := range keys {
+		if err := j.Delete(k); err != nil {
+			return err
+		}
+		if err := bs.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,6 +163,100 @@ func TestEntriesSinceAfterClockStep(t *testing.T) {
 	}
 }
 
+// smallBatches makes compaction batches small for the test.
+func smallBatches(t *testing.T) {
+	b := compactBatch
+	compactBatch = 7
+	t.Cleanup(func() { compactBatch = b })
+}
+
+// TestTimeWalksMatchBruteForce appends random time sequences, with clock
+// steps both ways, and checks Entries with Since and Compact against a
+// plain scan.
+func TestTimeWalksMatchBruteForce(t *testing.T) {
+	smallBatches(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 40 {
+		db := mustOpen(t, t.TempDir(), Options{})
+		var times []time.Time
+		cur := t0
+		for range 1 + rng.IntN(60) {
+			switch r := rng.IntN(10); {
+			case r < 6:
+				cur = cur.Add(time.Duration(rng.IntN(10)) * time.Minute)
+			case r < 8:
+				cur = cur.Add(-time.Duration(rng.IntN(60)) * time.Minute)
+			default:
+				cur = cur.Add(time.Duration(rng.IntN(300)) * time.Minute)
+			}
+			times = append(times, cur)
+		}
+		// Some entries go in batches, so backsteps inside a batch count.
+		for i := 0; i < len(times); {
+			n := min(1+rng.IntN(4), len(times)-i)
+			var es []Entry
+			for _, tm := range times[i : i+n] {
+				es = append(es, Entry{Time: tm, Action: "run", Outcome: "ok"})
+			}
+			if _, err := db.Append(es...); err != nil {
+				t.Fatal(err)
+			}
+			i += n
+		}
+		for range 5 {
+			since := t0.Add(time.Duration(rng.IntN(600)-60) * time.Minute)
+			var want []uint64
+			for i, tm := range times {
+				if !tm.Before(since) {
+					want = append(want, uint64(i+1))
+				}
+			}
+			got, err := db.Entries(Filter{Since: since})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(seqsOf(got), want) {
+				t.Fatalf("round %d: times %v: Entries(since %v) = %v, want %v", round, times, since, seqsOf(got), want)
+			}
+			if len(want) > 2 {
+				got, err = db.Entries(Filter{Since: since, Limit: 2})
+				if err != nil || !cmp.Equal(seqsOf(got), want[len(want)-2:]) {
+					t.Fatalf("round %d: Entries(since %v, limit 2) = %v, %v, want %v", round, since, seqsOf(got), err, want[len(want)-2:])
+				}
+			}
+		}
+		before := t0.Add(time.Duration(rng.IntN(600)) * time.Minute)
+		var want []uint64
+		for i, tm := range times {
+			if !tm.Before(before) {
+				want = append(want, uint64(i+1))
+			}
+		}
+		removed, err := db.Compact(before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Entries(Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !cmp.Equal(seqsOf(got), want) || removed != len(times)-len(want) {
+			t.Fatalf("round %d: times %v: Compact(%v) = %d, left %v, want %d, %v", round, times, before, removed, seqsOf(got), len(times)-len(want), want)
+		}
+		// Later walks still agree once the oldest entries are gone.
+		since := t0.Add(time.Duration(rng.IntN(600)) * time.Minute)
+		var wantSince []uint64
+		for _, s := range want {
+			if !times[s-1].Before(since) {
+				wantSince = append(wantSince, s)
+			}
+		}
+		if got, err := db.Entries(Filter{Since: since}); err != nil || !cmp.Equal(seqsOf(got), wantSince) {
+			t.Fatalf("round %d: after Compact, Entries(since %v) = %v, %v, want %v", round, since, seqsOf(got), err, wantSince)
+		}
+	}
+}
+
 func TestPeekHeader(t *testing.T) {
 	policies := []string{"", "homes", "a.b-c_d", "with \"quote\"", `back\slash`, "<html>&", "grüße", "line\nbreak", "\u2028", "bad\xffutf8"}
 	times := []time.Time{t0, t0.Add(123456789 * time.Nanosecond), time.Unix(0, 0).UTC()}
@@ -249,12 +344,9 @@ func TestUnknownVersionNamesKey(t *testing.T) {
 
 func TestCompactRemovesExactlyOldEntries(t *testing.T) {
 	db := mustOpen(t, t.TempDir(), Options{})
-	// Entries a second apart for several delete batches, some of them cut
-	// by the scan limit, with one entry out of order (a clock stepped back)
-	// near the end.
-	b, s := compactBatch, compactScan
-	compactBatch, compactScan = 100, 150
-	t.Cleanup(func() { compactBatch, compactScan = b, s })
+	// Entries a second apart for several delete batches, with one entry out
+	// of order (a clock stepped back) near the end.
+	smallBatches(t)
 	const n = 1000
 	var es []Entry
 	for i := range n {
