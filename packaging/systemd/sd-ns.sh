@@ -46,6 +46,7 @@ start)
   done
   echo "systemd did not come up" >&2
   cat "$SDNS/unshare.log" >&2
+  "$0" stop
   exit 1 ;;
 
 inner) # PID 1 of the new namespaces, before it becomes systemd
@@ -84,6 +85,8 @@ stop)
   P=$(cat "$SDNS/pid1" 2> /dev/null || true)
   if [ -n "$P" ]; then
     nsenter -t "$P" -m -p -- systemctl exit 0 > /dev/null 2>&1 || kill -s SIGRTMIN+14 "$P" 2> /dev/null || true
+  elif [ -n "$U" ]; then
+    kill -KILL "$U" 2> /dev/null || true # no manager to ask; --kill-child takes PID 1 along
   fi
   if [ -n "$U" ]; then
     for _ in $(seq 100); do kill -0 "$U" 2> /dev/null || break; sleep 0.1; done

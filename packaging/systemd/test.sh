@@ -1,6 +1,4 @@
 #!/bin/bash
-# Checks go to check/wait_for as single-quoted strings that read the caller's locals when run.
-# shellcheck disable=SC2016,SC2034
 # Tests the systemd packaging of snapd. Run as root, after `make build`:
 #
 #   test.sh [all|static|boot|runtime]      (all: every part, what `make test-systemd` runs)
@@ -11,9 +9,12 @@
 #   runtime  bin/snapd in the same setting against bin/dsmfake on loopback: READY, STATUS,
 #            credential, scheduled snapshots, journal fields, reload, watchdog restart, stop
 #
-# Environment: SNAPD_BIN, DSMFAKE_BIN (default: bin/ of the repository), ARTIFACTS (where the
-# namespace's journal is saved; default /tmp/snapd-systemd-artifacts).
+# Environment: SNAPD_BIN, DSMFAKE_BIN (default: bin/ of the repository), ARTIFACTS (where each
+# part's journal is saved as text and JSON, and the fake's log; default /tmp/snapd-systemd-artifacts).
 # Output: "ok - …" / "not ok - …" lines, then a count; the exit status is 1 if any check failed.
+
+# Checks go to check/wait_for as single-quoted strings that read the caller's locals when run.
+# shellcheck disable=SC2016,SC2034
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -143,6 +144,7 @@ ns_start() {
 ns_stop() {
   [ -f "$SDNS/pid1" ] || return 0
   sx journalctl -b --no-pager > "$ARTIFACTS/$PART-journal.txt" 2>&1
+  sx journalctl -b --no-pager -o json > "$ARTIFACTS/$PART-journal.json" 2>&1
   "$SDNS_SH" stop
 }
 
@@ -152,7 +154,7 @@ ns_stop() {
 t_start() {
   local out
   # Type=notify: start returns once the daemon has sent READY=1.
-  if out=$(sx timeout 30 systemctl start "$SVC" 2>&1) && is_state active; then
+  if out=$(sx timeout 25 systemctl start "$SVC" 2>&1) && is_state active; then
     ok "service active after READY=1 (MainPID $(prop MainPID))"
   else
     notok "service active after READY=1"
@@ -371,6 +373,7 @@ runtime() {
 # finish: always runs. Stop what this script started, then prove that nothing is left.
 finish() {
   trap - EXIT INT TERM
+  trap '' PIPE # a reader that went away (| head) must not stop the cleanup
   ns_stop > /dev/null 2>&1
   if [ -n "$FAKE_PID" ]; then
     kill "$FAKE_PID" 2> /dev/null
