@@ -6,9 +6,11 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// MaxMissed caps the count Missed returns, so that a schedule firing every second over a
-// long outage is counted quickly. The latest missed fire is exact even when capped.
-const MaxMissed = 1_000_000
+// MaxMissed caps the count Missed returns, so that a frequent schedule over a long outage
+// is counted quickly: robfig's Next costs about 15µs for a once-a-minute spec, so a
+// million fires would hold the daemon's start for seconds. A count of MaxMissed means
+// "at least that many". The latest missed fire is exact even when the count is capped.
+const MaxMissed = 10_000
 
 // Missed reports the fires of sched after last and up to now (both ends: last < t <=
 // now): how many there were, capped at MaxMissed, and the latest of them. last is the

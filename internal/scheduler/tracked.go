@@ -49,13 +49,12 @@ func (t *tracked) carryFrom(old *tracked) {
 	t.same = sameSchedule(old.inner, t.inner)
 }
 
-// Next implements cron.Schedule. Only cron's loop calls it.
+// Next implements cron.Schedule. Only cron's loop calls it. The lock is not held while
+// the inner schedule computes, so Entries and Next stay responsive even if it is slow.
 func (t *tracked) Next(now time.Time) time.Time {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	var next time.Time
-	switch {
-	case t.armed:
+	armed, carry, same, resume := t.armed, t.carry, t.same, t.resume
+	if armed {
 		// cron asks again only after it fired the previous value.
 		if t.ahead > 0 {
 			t.ahead--
@@ -63,24 +62,35 @@ func (t *tracked) Next(now time.Time) time.Time {
 			t.fired = append(t.fired, t.last)
 		}
 		t.prev = t.last
+	}
+	t.mu.Unlock()
+
+	var next time.Time
+	resumed := false
+	switch {
+	case armed:
 		next = t.inner.Next(now)
-	case t.carry && t.same:
+	case carry && same:
 		// An unchanged schedule keeps its pending fire exactly, whether it is still
 		// ahead (cron fires it on time) or already due (cron fires it at once). For
 		// @every this also keeps the phase, so frequent reloads never postpone it.
-		next = t.resume
-		t.resumed = !next.IsZero() && !next.After(now)
-	case t.carry && !t.resume.IsZero() && !t.resume.After(now):
+		next = resume
+		resumed = !next.IsZero() && !next.After(now)
+	case carry && !resume.IsZero() && !resume.After(now):
 		// The old schedule's fire came due before the swap but the old loop was
 		// stopped before delivering it: it belongs to the old configuration and runs
 		// now; the new schedule applies from the next fire on.
-		next = t.resume
-		t.resumed = true
+		next = resume
+		resumed = true
 	default:
 		next = t.inner.Next(now)
 	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.armed = true
 	t.last = next
+	t.resumed = t.resumed || resumed
 	return next
 }
 
