@@ -222,7 +222,7 @@ func lunOut(ls *lunState, withSnaps bool) map[string]any {
 			"parent_snapshot_time": 0, "parent_snapshot_uuid": ""},
 		"flashcache_id": -1, "flashcache_status": "no_cache", "is_action_locked": false,
 		"is_mapped": true, "location": ls.Location, "lun_id": ls.id, "name": ls.Name,
-		"restored_time": 0, "retention": nil, "scheduled_task": []any{}, "size": ls.Size,
+		"restored_time": 0, "retention": nil, "scheduled_task": []any{scheduledTask(ls)}, "size": ls.Size,
 		"status": "normal", "type": 263, "type_str": ls.TypeStr, "uuid": ls.UUID, "vpd_unit_sn": ls.UUID,
 	}
 	if withSnaps {
@@ -235,6 +235,18 @@ func lunOut(ls *lunState, withSnaps bool) map[string]any {
 		m["snapshots"] = snaps
 	}
 	return m
+}
+
+// scheduledTask is the disabled snapshot task DSM lists for every LUN.
+func scheduledTask(ls *lunState) map[string]any {
+	return map[string]any{
+		"general": map[string]any{"snap_rotate": true, "snap_type": "app", "task_enabled": false,
+			"task_name": "Task " + ls.Name, "tid": -1, "uuid": ls.UUID},
+		"schedule": map[string]any{"date": "2025/3/24", "date_type": 0, "hour": 0, "last_work_hour": 0, "min": 0,
+			"monthly_week": []any{}, "next_trigger_time": "", "repeat": 0, "repeat_hour": 0,
+			"repeat_hour_store_config": nil, "repeat_min": 0, "repeat_min_store_config": nil,
+			"week_name": "0,1,2,3,4,5,6"},
+	}
 }
 
 // lunSnapOut renders the fields every LUN snapshot listing carries.
