@@ -116,10 +116,11 @@ type Scheduler struct {
 	once    []onceReq
 	probe   chan struct{} // closed when the outstanding Ping probe is answered
 
-	wg         sync.WaitGroup // runs in flight, counted from the fire
-	quit       chan struct{}  // closed by Stop: cancels jitter and slot waits
-	runCtx     context.Context
-	cancelRuns context.CancelFunc
+	wg          sync.WaitGroup // runs in flight, counted from the fire
+	quit        chan struct{}  // closed by Stop: cancels jitter and slot waits
+	cronStopped chan struct{}  // closed when Stop has stopped cron's loop
+	runCtx      context.Context
+	cancelRuns  context.CancelFunc
 }
 
 type onceReq struct {
@@ -317,12 +318,20 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	c := s.gen.cron
 	s.mu.Unlock()
 	if first {
-		c.Stop()
+		// Fires that cron still delivers find s.stopped set and do nothing, so the
+		// waits can be cancelled before cron's loop has left. That loop is stopped in
+		// the background so that a wedged loop cannot make Stop unbounded.
 		close(s.quit)
+		s.cronStopped = make(chan struct{})
+		go func() {
+			c.Stop()
+			close(s.cronStopped)
+		}()
 		s.log.Debug().Msg("scheduler stopping")
 	}
 	done := make(chan struct{})
 	go func() {
+		<-s.cronStopped
 		s.wg.Wait()
 		close(done)
 	}()
@@ -341,6 +350,11 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	slices.Sort(names)
+	select {
+	case <-s.cronStopped:
+	default:
+		return fmt.Errorf("stop scheduler: cron's loop did not stop: %w", ctx.Err())
+	}
 	return fmt.Errorf("stop scheduler: runs still in flight (%s): %w", strings.Join(names, ", "), ctx.Err())
 }
 
@@ -365,7 +379,7 @@ func (s *Scheduler) Trigger(ctx context.Context, name string) error {
 		return fmt.Errorf("trigger %q: %w", name, ErrRunning)
 	}
 	s.running[name] = true
-	sl := s.groups[e.job.Group]
+	sl := s.slotsFor(e.job.Group)
 	log := s.log
 	s.wg.Add(1)
 	s.mu.Unlock()
@@ -491,7 +505,7 @@ func (s *Scheduler) fire(j Job, fire time.Time, scheduled bool) {
 		return
 	}
 	s.running[j.Name] = true
-	sl := s.groups[j.Group]
+	sl := s.slotsFor(j.Group)
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.finish(j.Name)
@@ -535,6 +549,15 @@ func run(ctx context.Context, log zerolog.Logger, j Job, fire time.Time) (err er
 		}
 	}()
 	return j.Run(ctx, fire)
+}
+
+// slotsFor returns the group's semaphore, nil for a job in no group. The caller holds
+// s.mu.
+func (s *Scheduler) slotsFor(group string) *slots {
+	if group == "" {
+		return nil
+	}
+	return s.groups[group]
 }
 
 // finish marks a run (or an abandoned wait) of name as over.

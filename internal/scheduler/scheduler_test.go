@@ -609,6 +609,28 @@ func TestStop(t *testing.T) {
 			checkTimes(t, "jittered runs", rec.get(rec.runs, "jittered"), nil)
 		})
 	})
+	t.Run("bounded when cron's loop is wedged", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			hold := &gated{inner: mustParse(t, "30 * * * *", nil)}
+			rec := newRecorder()
+			s := newSched(t, Options{}, []Job{{Name: "hold", Schedule: hold, Run: rec.run("hold", "", 0, nil)}})
+			s.Start()
+			gate := hold.hold()
+			sleepUntil(utcAt(2000, 1, 1, 0, 40)) // the loop is stuck since 00:30
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			err := s.Stop(ctx)
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "loop did not stop") {
+				t.Errorf("Stop with a wedged loop = %v, want a deadline error about the loop", err)
+			}
+			close(gate)
+			if err := s.Stop(context.Background()); err != nil {
+				t.Errorf("Stop once the loop is free = %v, want nil", err)
+			}
+			sleepUntil(utcAt(2000, 1, 1, 2, 0))
+			checkTimes(t, "hold runs", rec.get(rec.runs, "hold"), []time.Time{utcAt(2000, 1, 1, 0, 30)})
+		})
+	})
 	t.Run("before start", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			rec := newRecorder()
