@@ -25,28 +25,28 @@ func encode(r versioned) ([]byte, error) {
 	return b, nil
 }
 
-// decode unmarshals the value of what (a key named for people, such as
-// "journal entry 42") into r and refuses any version but recordVersion.
-// The value itself never appears in the error: it may hold a token.
-func decode(what string, data []byte, r versioned) error {
+// decode unmarshals a stored value into r and refuses any version but
+// recordVersion; callers name the key in the error. The value itself never
+// appears in the error: it may hold a token.
+func decode(data []byte, r versioned) error {
 	if err := json.Unmarshal(data, r); err != nil {
 		var h struct {
 			V int `json:"v"`
 		}
 		if json.Unmarshal(data, &h) == nil && h.V != recordVersion {
-			return versionError(what, h.V)
+			return versionError(h.V)
 		}
-		return fmt.Errorf("decode %s: %w", what, err)
+		return err
 	}
 	if v := r.version(); v != recordVersion {
-		return versionError(what, v)
+		return versionError(v)
 	}
 	return nil
 }
 
-func versionError(what string, v int) error {
+func versionError(v int) error {
 	if v == 0 {
-		return fmt.Errorf("decode %s: no record version", what)
+		return fmt.Errorf("no record version")
 	}
-	return fmt.Errorf("decode %s: record version %d is not known to this snapd (it reads version %d)", what, v, recordVersion)
+	return fmt.Errorf("record version %d is not known to this snapd (it reads version %d)", v, recordVersion)
 }

@@ -258,8 +258,8 @@ func checkSchema(tx *bolt.Tx, path string) error {
 		return nil
 	}
 	var r schemaRecord
-	if err := decode("schema record", v, &r); err != nil {
-		return err
+	if err := decode(v, &r); err != nil {
+		return fmt.Errorf("decode schema record: %w", err)
 	}
 	if r.Schema != schemaVersion {
 		return fmt.Errorf("state db %s has schema %d, this snapd knows schema %d", path, r.Schema, schemaVersion)

@@ -80,7 +80,7 @@ func lockedError(dir string) error {
 		return e
 	}
 	var r holderRecord
-	if decode(holderName, b, &r) != nil || r.PID <= 0 || !alive(r.PID) {
+	if decode(b, &r) != nil || r.PID <= 0 || !alive(r.PID) {
 		return e
 	}
 	e.PID, e.Command, e.Since = r.PID, r.Command, r.Since

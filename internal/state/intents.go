@@ -148,8 +148,8 @@ func decodeIntent(k, v []byte) (Intent, error) {
 		return Intent{}, fmt.Errorf("intent key %x is not a sequence number", k)
 	}
 	var r intentRecord
-	if err := decode(fmt.Sprintf("intent %d", id), v, &r); err != nil {
-		return Intent{}, err
+	if err := decode(v, &r); err != nil {
+		return Intent{}, fmt.Errorf("decode intent %d: %w", id, err)
 	}
 	return Intent{
 		ID: id, Time: r.Time, Policy: r.Policy, NAS: r.NAS, Target: r.Target, Kind: r.Kind,

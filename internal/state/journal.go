@@ -131,8 +131,8 @@ func journalMaxTime(tx *bolt.Tx) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	var r timeRecord
-	if err := decode("journal max time", v, &r); err != nil {
-		return time.Time{}, err
+	if err := decode(v, &r); err != nil {
+		return time.Time{}, fmt.Errorf("decode journal max time: %w", err)
 	}
 	return r.Time, nil
 }
@@ -215,8 +215,8 @@ func decodeEntry(k, v []byte) (Entry, error) {
 		return Entry{}, fmt.Errorf("journal key %x is not a sequence number", k)
 	}
 	var r entryRecord
-	if err := decode(fmt.Sprintf("journal entry %d", seq), v, &r); err != nil {
-		return Entry{}, err
+	if err := decode(v, &r); err != nil {
+		return Entry{}, fmt.Errorf("decode journal entry %d: %w", seq, err)
 	}
 	return Entry{
 		Seq: seq, Time: r.Time, Policy: r.Policy, NAS: r.NAS, Target: r.Target,

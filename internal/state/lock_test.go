@@ -91,7 +91,7 @@ func TestSecondProcessIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r holderRecord
-	if err := decode(holderName, b, &r); err != nil || r.PID != os.Getpid() {
+	if err := decode(b, &r); err != nil || r.PID != os.Getpid() {
 		t.Errorf("holder record %s = %+v, %v, want pid %d", b, r, err, os.Getpid())
 	}
 }

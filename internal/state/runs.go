@@ -106,8 +106,8 @@ func (db *DB) LastRuns() (map[string]RunRecord, error) {
 
 func decodeRun(k, v []byte) (RunRecord, error) {
 	var r runRecord
-	if err := decode(fmt.Sprintf("last run of policy %q", k), v, &r); err != nil {
-		return RunRecord{}, err
+	if err := decode(v, &r); err != nil {
+		return RunRecord{}, fmt.Errorf("decode last run of policy %q: %w", k, err)
 	}
 	return RunRecord{
 		Policy: string(k), Start: r.Start, End: r.End, Outcome: r.Outcome, Error: r.Error,
@@ -145,8 +145,8 @@ func (db *DB) LastScheduled(policy string) (t time.Time, ok bool, err error) {
 			return nil
 		}
 		var r scheduleRecord
-		if err := decode(fmt.Sprintf("last schedule fire of policy %q", policy), v, &r); err != nil {
-			return err
+		if err := decode(v, &r); err != nil {
+			return fmt.Errorf("decode last schedule fire of policy %q: %w", policy, err)
 		}
 		t, ok = r.Time, true
 		return nil

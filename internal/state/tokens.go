@@ -49,8 +49,8 @@ func (db *DB) DeviceToken(nas string) (token string, ok bool, err error) {
 			return nil
 		}
 		var r tokenRecord
-		if err := decode(fmt.Sprintf("device token of nas %q", nas), v, &r); err != nil {
-			return err
+		if err := decode(v, &r); err != nil {
+			return fmt.Errorf("decode device token of nas %q: %w", nas, err)
 		}
 		token, ok = r.Token, true
 		return nil
