@@ -195,7 +195,9 @@ func TestMutationNotSent(t *testing.T) {
 func TestBackoffHonoursContext(t *testing.T) {
 	n := newNAS(t, dsmfake.Options{})
 	n.AddShare("homes")
-	c := n.client(t, func(cfg *Config) { cfg.Retry = RetryPolicy{Attempts: 10, Base: 10 * time.Second, Max: 10 * time.Second} })
+	c := n.client(t, func(cfg *Config) {
+		cfg.Retry = RetryPolicy{Attempts: 10, Base: 10 * time.Second, Max: 10 * time.Second}
+	})
 	if err := c.Login(context.Background()); err != nil {
 		t.Fatal(err)
 	}

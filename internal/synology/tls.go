@@ -110,19 +110,24 @@ func tlsConfig(o TLSOptions, host string) (*tls.Config, error) {
 		if verr == nil {
 			return nil
 		}
-		e := &TLSError{Host: name, Reason: verr.Error(), Fingerprint: Fingerprint(leaf.Raw), Names: certNames(leaf)}
-		var hostErr x509.HostnameError
-		if errors.As(verr, &hostErr) {
-			// The chain may be fine; only the name is wrong.
-			if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err == nil {
-				e.Hint = fmt.Sprintf("the certificate is trusted but names %s: set tls.server_name to one of those names, or pin it with tls.fingerprint_sha256", strings.Join(e.Names, ", "))
-				return e
-			}
+		e := &TLSError{Host: name, Fingerprint: Fingerprint(leaf.Raw), Names: certNames(leaf)}
+		// Tell a wrong name apart from an untrusted chain: they need different options.
+		_, chainErr := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+		names := strings.Join(e.Names, ", ")
+		switch {
+		case chainErr == nil:
+			e.Reason = verr.Error()
+			e.Hint = fmt.Sprintf("the certificate is trusted but names %s: set tls.server_name to one of those names, or pin it with tls.fingerprint_sha256", names)
+			return e
+		case leaf.VerifyHostname(name) != nil:
+			e.Reason = fmt.Sprintf("%v, and it names %s, not %s", chainErr, names, name)
+		default:
+			e.Reason = chainErr.Error()
 		}
 		if o.CAFile != "" {
 			e.Hint = fmt.Sprintf("it does not chain to tls.ca_file %s: fix the CA file, or pin the NAS certificate with tls.fingerprint_sha256 (usual for DSM's self-signed certificate)", o.CAFile)
 		} else {
-			e.Hint = "set tls.fingerprint_sha256 to the presented fingerprint after checking it on the NAS (usual for DSM's self-signed certificate), or tls.ca_file to the CA that signed it; tls.insecure_skip_verify turns checking off"
+			e.Hint = "set tls.fingerprint_sha256 to the presented fingerprint after checking it on the NAS (usual for DSM's self-signed certificate), or tls.ca_file to the CA that signed it (with tls.server_name if it does not name the host in the url); tls.insecure_skip_verify turns checking off"
 		}
 		return e
 	}
