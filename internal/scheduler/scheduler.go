@@ -102,6 +102,14 @@ type generation struct {
 //
 // The callbacks and Run are called from job goroutines, never from cron's loop, and may
 // be called concurrently.
+//
+// Fires follow robfig/cron v3.0.1 exactly, quirks included. Across daylight saving
+// changes a daily time inside the hour skipped in spring does not fire that day, and one
+// inside the hour repeated in autumn fires twice, an hour apart; hourly schedules follow
+// real hours. If cron's loop is held up (a slow Schedule.Next), it arms its next timer
+// from the instant it last woke, so the following fire comes late by that delay; the
+// job still receives the scheduled instant. A removed job's fire that came due in the
+// very instant of a reload but was not yet delivered is dropped with the job.
 type Scheduler struct {
 	life sync.Mutex // serialises Start, Reload and Stop
 
