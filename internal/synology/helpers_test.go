@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -48,6 +51,9 @@ type nas struct {
 	cert  *x509.Certificate
 	clock *clock
 	logs  *syncBuffer
+
+	mu   sync.Mutex
+	urls []string // request URLs as received
 }
 
 func newNAS(t *testing.T, opts dsmfake.Options) *nas {
@@ -65,11 +71,20 @@ func newNAS(t *testing.T, opts dsmfake.Options) *nas {
 	}
 	n := dsmfake.New(opts)
 	n.AddUser(dsmfake.User{Name: testUser, Password: testPassword})
-	srv := httptest.NewUnstartedServer(n)
+	out := &nas{NAS: n, cert: cert, clock: clk, logs: &syncBuffer{}}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out.mu.Lock()
+		out.urls = append(out.urls, r.URL.String())
+		out.mu.Unlock()
+		n.ServeHTTP(w, r)
+	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{tc}}
+	// Refused handshakes are part of the tests, not news.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return &nas{NAS: n, srv: srv, cert: cert, clock: clk, logs: &syncBuffer{}}
+	out.srv = srv
+	return out
 }
 
 // config returns a client configuration that pins the NAS's certificate and retries fast.
