@@ -266,8 +266,8 @@ func (g *seedGenerate) times(now time.Time) ([]time.Time, error) {
 		return nil, errors.New("generate.every must be positive")
 	case g.Count <= 0:
 		return nil, errors.New("generate.count must be positive")
-	case g.Count > 1_000_000:
-		return nil, fmt.Errorf("generate.count %d is more than 1000000", g.Count)
+	case g.Count > 100_000:
+		return nil, fmt.Errorf("generate.count %d is more than 100000", g.Count)
 	case !g.Start.IsZero() && !g.End.IsZero():
 		return nil, errors.New("generate: give start or end, not both")
 	case g.LockEvery < 0:
