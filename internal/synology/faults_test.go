@@ -184,8 +184,11 @@ func TestMutationNotSent(t *testing.T) {
 	if err := c.Login(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n.srv.CloseClientConnections()
+	// The NAS goes away and the pooled connection with it: the create must dial, and fails
+	// before sending anything.
 	n.srv.Listener.Close()
+	n.srv.CloseClientConnections()
+	c.tr.CloseIdleConnections()
 	_, err := c.CreateShareSnapshot(ctx, "homes", CreateShareOptions{})
 	if err == nil || errors.Is(err, ErrUncertain) {
 		t.Errorf("CreateShareSnapshot to a closed port = %v, want a plain network error", err)
