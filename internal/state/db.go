@@ -170,13 +170,17 @@ func lockAndOpen(path string, readOnly bool, timeout time.Duration) (*bolt.DB, e
 			if testHookLocked != nil {
 				testHookLocked()
 			}
-			if same, serr := sameFile(f, path); serr != nil {
-				_ = b.Close()
-				return nil, serr
-			} else if same {
-				return b, nil
+			same, serr := sameFile(f, path)
+			if serr != nil || same {
+				if serr != nil {
+					_ = b.Close()
+				}
+				return b, serr
 			}
 			_ = b.Close()
+			if time.Now().After(deadline) {
+				return nil, berrors.ErrTimeout
+			}
 			continue
 		}
 		if !errors.Is(err, berrors.ErrTimeout) {

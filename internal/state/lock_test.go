@@ -250,3 +250,28 @@ func TestOpenSkipsReplacedFile(t *testing.T) {
 		t.Errorf("lock taken %d times, want 2", calls)
 	}
 }
+
+func TestOpenWaitsForTheLock(t *testing.T) {
+	dir := t.TempDir()
+	holder := mustOpen(t, dir, Options{})
+
+	start := time.Now()
+	_, err := Open(dir, Options{})
+	if waited := time.Since(start); !errors.Is(err, ErrLocked) || waited < DefaultTimeout-lockRetry {
+		t.Errorf("Open with the default timeout = %v after %v, want ErrLocked after about %v", err, waited, DefaultTimeout)
+	}
+
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		released <- holder.Close()
+	}()
+	db, err := Open(dir, Options{Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatalf("Open while the holder closes within the timeout = %v, want success", err)
+	}
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+	checkAndClose(t, db)
+}
