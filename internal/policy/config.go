@@ -34,7 +34,10 @@ func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
 	if e.Line > 0 {
-		b.WriteString(":" + strconv.Itoa(e.Line))
+		if e.File != "" {
+			b.WriteString(":")
+		}
+		b.WriteString(strconv.Itoa(e.Line))
 		if e.Column > 0 {
 			b.WriteString(":" + strconv.Itoa(e.Column))
 		}
@@ -196,6 +199,7 @@ func cfgParse(path string, data []byte) (*Config, *cfgLoader, error) {
 	if len(l.errs) > 0 {
 		return nil, l, l.joined()
 	}
+	cfgSortByPos(l.warns)
 	for _, w := range l.warns {
 		cfg.Warnings = append(cfg.Warnings, w.Error())
 	}
@@ -206,12 +210,7 @@ func cfgParse(path string, data []byte) (*Config, *cfgLoader, error) {
 // several aliases fails once per use) and joins them.
 func (l *cfgLoader) joined(extra ...*ConfigError) error {
 	all := append(l.errs, extra...)
-	sort.SliceStable(all, func(i, j int) bool {
-		if all[i].Line != all[j].Line {
-			return all[i].Line < all[j].Line
-		}
-		return all[i].Column < all[j].Column
-	})
+	cfgSortByPos(all)
 	var errs []error
 	seen := map[string]bool{}
 	for _, e := range all {
@@ -264,4 +263,15 @@ func cfgSortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// cfgSortByPos sorts findings by line and column, keeping the order of those at
+// the same place.
+func cfgSortByPos(es []*ConfigError) {
+	sort.SliceStable(es, func(i, j int) bool {
+		if es[i].Line != es[j].Line {
+			return es[i].Line < es[j].Line
+		}
+		return es[i].Column < es[j].Column
+	})
 }

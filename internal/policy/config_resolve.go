@@ -69,7 +69,8 @@ func (l *cfgLoader) resolve(raw *cfgDoc) *Config {
 	l.resolveGlobals(raw, cfg)
 
 	nasNames := map[string]bool{}
-	for name, n := range raw.NAS {
+	for _, name := range cfgSortedKeys(raw.NAS) {
+		n := raw.NAS[name]
 		nasNames[name] = true
 		if n == nil {
 			n = &cfgNASDoc{}
@@ -96,7 +97,8 @@ func (l *cfgLoader) resolve(raw *cfgDoc) *Config {
 			"unknown NAS %q (defined: %s)", ref, cfgList(nasNames))
 	}
 
-	for name, pol := range raw.Policies {
+	for _, name := range cfgSortedKeys(raw.Policies) {
+		pol := raw.Policies[name]
 		if pol == nil {
 			pol = &cfgPolicyDoc{}
 		}
@@ -194,8 +196,10 @@ func (l *cfgLoader) resolveNAS(np []string, name string, raw *cfgNASDoc) *NAS {
 			}
 		}
 	}
-	if v, ok := raw.User.get(); !ok || v == "" {
+	if v, ok := raw.User.get(); !ok {
 		l.errDeps([][]string{at("user")}, np, "user is required")
+	} else if v == "" {
+		l.errAt(at("user"), "must not be empty")
 	} else {
 		n.User = v
 	}

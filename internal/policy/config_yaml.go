@@ -203,7 +203,7 @@ func (l *cfgLoader) typeError(msg string, used map[*yaml.Node]bool) {
 			if e.val.Line == line && e.val.ShortTag() == m[2] && !used[e.val] {
 				used[e.val] = true
 				l.markBroken(e.path)
-				l.errs = append(l.errs, l.entryError(e, cfgWrongTypeMsg(e.val, m[4])))
+				l.errs = append(l.errs, l.entryError(e, cfgWrongTypeMsg(e.path, e.val, m[4])))
 				return
 			}
 		}
@@ -244,7 +244,10 @@ func (l *cfgLoader) entryError(e cfgEntry, msg string) *ConfigError {
 	return &ConfigError{File: l.file, Line: n.Line, Column: n.Column, Path: cfgJoin(e.path), Msg: msg}
 }
 
-func cfgWrongTypeMsg(val *yaml.Node, into string) string {
+func cfgWrongTypeMsg(path []string, val *yaml.Node, into string) string {
+	if len(path) == 0 {
+		return fmt.Sprintf("the file must be a mapping of keys such as nas: and policies:, not %s", cfgKindName(val))
+	}
 	what := "a mapping"
 	if !strings.HasPrefix(into, "map[") && !strings.HasPrefix(into, "policy.") && !strings.HasPrefix(into, "*policy.") {
 		what = into
