@@ -348,7 +348,8 @@ func (n *NAS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body: []byte("<html><body><h1>404 Not Found</h1></body></html>\n"), code: -1}
 	default:
 		n.mu.Lock()
-		c := &call{n: n, r: r, now: now, itemFailures: act.itemFailures}
+		// The operation happens after any injected latency, so it sees the clock of then.
+		c := &call{n: n, r: r, now: n.now(), itemFailures: act.itemFailures}
 		data, e := n.dispatch(c, routeOf(r.URL.Path), form)
 		rec.Cookie = c.cookieSID
 		n.mu.Unlock()
