@@ -245,6 +245,7 @@ boot() {
 # ---------------------------------------------------------------------------------------------
 # start_fake: bin/dsmfake on host loopback, before the namespace, which shares the host network.
 start_fake() {
+  mkdir -p "$TMP/cert"
   "$DSMFAKE_BIN" --seed "$HERE/testdata/nas.yaml" --url-file "$TMP/url" --cert-dir "$TMP/cert" \
     --user "$NAS_USER" --password "$NAS_PASSWORD" > "$TMP/dsmfake.log" 2>&1 < /dev/null &
   FAKE_PID=$!
@@ -273,7 +274,6 @@ nas:
     tls:
       fingerprint_sha256: "$FAKE_FP"
       server_name: synology
-    timeout: 10s
 policies:
   homes:
     nas: fake
@@ -305,8 +305,11 @@ t_snapshot() {
 }
 
 t_login() {
-  # The login succeeds only with the password from $CREDENTIALS_DIRECTORY/nas-password.
-  check "credential read: ACTION=nas.login OUTCOME=ok" jhas ACTION=nas.login OUTCOME=ok
+  # The fake accepts only the password in $CREDENTIALS_DIRECTORY/nas-password: any successful
+  # DSM call means the credential was read and the login worked.
+  check "credential read: the daemon logged in (a snapshot.create succeeded)" \
+    jhas ACTION=snapshot.create OUTCOME=ok
+  check "the login is journaled: ACTION=nas.login OUTCOME=ok" jhas ACTION=nas.login OUTCOME=ok
 }
 
 t_bad_reload() {
