@@ -274,6 +274,26 @@ func TestShareListEndsEarly(t *testing.T) {
 	}
 }
 
+func TestShareListOffsetIgnored(t *testing.T) {
+	n := strictNAS(t, dsmfake.Options{})
+	var page strings.Builder
+	page.WriteString(`{"success":true,"data":{"total":1200,"snapshots":[`)
+	start := n.clock.Now().Add(-1000 * time.Hour)
+	for i := 0; i < sharePageSize; i++ {
+		if i > 0 {
+			page.WriteString(",")
+		}
+		page.WriteString(`{"time":"` + start.Add(time.Duration(i)*time.Hour).Format("GMT+00-2006.01.02-15.04.05") + `"}`)
+	}
+	page.WriteString(`]}}`)
+	n.AddShare("homes")
+	n.InjectFault(dsmfake.Fault{API: apiShare, Method: "list", Body: []byte(page.String())})
+	_, err := n.client(t).ListShareSnapshots(context.Background(), "homes")
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "500 distinct snapshots") {
+		t.Errorf("ListShareSnapshots from a NAS repeating its first page = %v, want ErrProtocol", err)
+	}
+}
+
 func TestLUNCalls(t *testing.T) {
 	for _, order := range []dsmfake.Order{dsmfake.OldestFirst, dsmfake.NewestFirst, dsmfake.Shuffled} {
 		t.Run(string(order), func(t *testing.T) {

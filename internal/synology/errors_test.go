@@ -2,7 +2,6 @@ package synology
 
 import (
 	"errors"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,42 +96,5 @@ func TestPartialError(t *testing.T) {
 	var ae *APIError
 	if errors.As(e, &ae) {
 		t.Errorf("errors.As(partial success, *APIError) = true, want false")
-	}
-}
-
-func TestEncodeParams(t *testing.T) {
-	params := map[string]any{
-		"name":       "my share",
-		"number":     "123",
-		"snapshots":  []string{"GMT+09-2023.09.11-23.23.40"},
-		"offset":     0,
-		"lock":       true,
-		"snapinfo":   map[string]any{"desc": `d "q" <&>`, "lock": true},
-		"additional": []string{"desc", "lock"},
-	}
-	form := url.Values{}
-	if err := encodeParams(form, params, true); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{
-		"name":       `"my share"`,
-		"number":     `"123"`,
-		"snapshots":  `["GMT+09-2023.09.11-23.23.40"]`,
-		"offset":     `0`,
-		"lock":       `true`,
-		"snapinfo":   `{"desc":"d \"q\" <&>","lock":true}`,
-		"additional": `["desc","lock"]`,
-	}
-	for k, v := range want {
-		if got := form.Get(k); got != v {
-			t.Errorf("encodeParams JSON %s = %s, want %s", k, got, v)
-		}
-	}
-	raw := url.Values{}
-	if err := encodeParams(raw, map[string]any{"account": "bob", "passwd": `p"w`}, false); err != nil {
-		t.Fatal(err)
-	}
-	if raw.Get("account") != "bob" || raw.Get("passwd") != `p"w` {
-		t.Errorf("encodeParams raw = %v, want values as given", raw)
 	}
 }

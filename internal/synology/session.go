@@ -21,10 +21,10 @@ type session struct {
 }
 
 type apiInfo struct {
-	Path       string  `json:"path"`
-	Min        flexInt `json:"minVersion"`
-	Max        flexInt `json:"maxVersion"`
-	JSONFormat string  `json:"requestFormat"`
+	Path       string     `json:"path"`
+	Min        flexInt    `json:"minVersion"`
+	Max        flexInt    `json:"maxVersion"`
+	JSONFormat flexString `json:"requestFormat"`
 }
 
 // wanted lists the APIs the client asks SYNO.API.Info about.
@@ -192,7 +192,7 @@ func (c *Client) callOnce(ctx context.Context, s *session, api, method string, p
 	}
 	r := &request{api: api, method: method, path: info.Path, sid: s.sid, token: s.token, mutating: o.mutating,
 		form: url.Values{"api": {api}, "version": {strconv.Itoa(v)}, "method": {method}}}
-	if err := encodeParams(r.form, params, strings.EqualFold(info.JSONFormat, "JSON")); err != nil {
+	if err := encodeParams(r.form, params, strings.EqualFold(string(info.JSONFormat), "JSON")); err != nil {
 		return nil, fmt.Errorf("%s: %w", r.name(), err)
 	}
 	r.form.Set("_sid", s.sid)

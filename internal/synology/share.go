@@ -72,6 +72,7 @@ func decodeSharePage(data json.RawMessage) ([]ShareSnapshot, int, error) {
 func (c *Client) ListShareSnapshots(ctx context.Context, share string) ([]ShareSnapshot, error) {
 	var all []ShareSnapshot
 	seen := map[string]bool{}
+	total := 0
 	for offset, pages := 0, 0; ; pages++ {
 		data, err := c.call(ctx, apiShare, "list", map[string]any{
 			"name": share, "additional": shareAdditional, "offset": offset, "limit": sharePageSize,
@@ -79,7 +80,8 @@ func (c *Client) ListShareSnapshots(ctx context.Context, share string) ([]ShareS
 		if err != nil {
 			return nil, fmt.Errorf("list snapshots of share %q: %w", share, err)
 		}
-		page, total, err := decodeSharePage(data)
+		var page []ShareSnapshot
+		page, total, err = decodeSharePage(data)
 		if err != nil {
 			return nil, fmt.Errorf("list snapshots of share %q: %w", share, err)
 		}
@@ -98,6 +100,11 @@ func (c *Client) ListShareSnapshots(ctx context.Context, share string) ([]ShareS
 			return nil, fmt.Errorf("list snapshots of share %q: %w: DSM ended the list at %d of %d snapshots",
 				share, ErrProtocol, offset, total)
 		}
+	}
+	if len(all) < total {
+		// Pages overlapped: DSM ignored the offset, or snapshots came and went meanwhile.
+		return nil, fmt.Errorf("list snapshots of share %q: %w: %d distinct snapshots in pages of a list of %d",
+			share, ErrProtocol, len(all), total)
 	}
 	sort.SliceStable(all, func(i, j int) bool {
 		if !all[i].Time.Equal(all[j].Time) {
@@ -161,7 +168,8 @@ type ShareSnapshotAttrs struct {
 	WORMDays int // > 0: make immutable for this many days; immutability cannot be undone
 }
 
-// SetShareSnapshot changes attributes of one share snapshot.
+// SetShareSnapshot changes attributes of one share snapshot. With nothing to change it
+// sends nothing.
 func (c *Client) SetShareSnapshot(ctx context.Context, share, name string, a ShareSnapshotAttrs) error {
 	info := map[string]any{}
 	if a.Desc != nil {

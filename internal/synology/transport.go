@@ -30,8 +30,8 @@ type request struct {
 func (r *request) name() string { return r.api + " " + r.method }
 
 // encodeParams turns call parameters into form values. For JSON-format APIs every value
-// is a JSON text (strings quoted), as the DSM web UI sends them; otherwise values are
-// sent as they are.
+// is a JSON text (strings quoted), as the DSM web UI sends them; otherwise strings go raw
+// and other values as JSON.
 func encodeParams(form url.Values, params map[string]any, jsonFormat bool) error {
 	keys := make([]string, 0, len(params))
 	for k := range params {
@@ -40,8 +40,8 @@ func encodeParams(form url.Values, params map[string]any, jsonFormat bool) error
 	sort.Strings(keys)
 	for _, k := range keys {
 		v := params[k]
-		if !jsonFormat {
-			form.Set(k, fmt.Sprint(v))
+		if s, ok := v.(string); ok && !jsonFormat {
+			form.Set(k, s)
 			continue
 		}
 		var b bytes.Buffer
