@@ -1,10 +1,12 @@
 package dsmfake
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRoutes(t *testing.T) {
@@ -146,5 +148,82 @@ func TestInfo(t *testing.T) {
 				wantCode(t, "DR list without package", h.call("SYNO.DR.Plan", "list", 1, nil), 102)
 			}
 		})
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	o := New(Options{}).Options()
+	if o.Profile != DSM7 || o.Zone != time.UTC || o.SnapshotLimit != 256 || o.ListOrder != OldestFirst ||
+		o.MaxFailedLogins != 5 || o.Logf == nil || o.Strict || o.IdleTimeout != 0 {
+		t.Errorf("New(Options{}).Options() = %+v", o)
+	}
+	h := newHarness(t, Options{Now: func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }})
+	for i := range 256 {
+		h.nas.AddShareSnapshot("s", ShareSnapshot{Time: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC)})
+		h.nas.AddLUNSnapshot("l", LUNSnapshot{Time: time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC)})
+	}
+	h.login()
+	wantCode(t, "share create at 256", h.call("SYNO.Core.Share.Snapshot", "create", 1, map[string]string{"name": `"s"`}), 3329)
+	wantCode(t, "LUN take_snapshot at 256", h.call("SYNO.Core.ISCSI.LUN", "take_snapshot", 1, map[string]string{"src_lun_uuid": `"l"`}), 18990543)
+	for i, p := range []string{"dsm7", "DSM6", ""} {
+		if _, err := ParseProfile(p); err != nil {
+			t.Errorf("ParseProfile(%q) = %v", p, err)
+		}
+		if _, err := ParseOrder([]string{"oldest-first", "Newest-First", "shuffled"}[i]); err != nil {
+			t.Errorf("ParseOrder = %v", err)
+		}
+	}
+	if _, err := ParseProfile("dsm5"); err == nil {
+		t.Errorf("ParseProfile(dsm5) = nil error")
+	}
+	if _, err := ParseOrder("random"); err == nil {
+		t.Errorf("ParseOrder(random) = nil error")
+	}
+}
+
+func TestConcurrentClients(t *testing.T) {
+	clk := newClock(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	h := newHarness(t, Options{Now: clk.now})
+	h.login()
+	const workers = 8
+	errs := make(chan error, workers)
+	for w := range workers {
+		share := fmt.Sprint("share-", w)
+		h.nas.AddShare(share)
+		go func() {
+			for i := range 10 {
+				form := url.Values{"api": {"SYNO.Core.Share.Snapshot"}, "version": {"1"}, "method": {"create"},
+					"name": {js(share)}, "_sid": {h.sid}}
+				if i%2 == 1 {
+					form.Set("method", "list")
+					form.Set("version", "2")
+				}
+				resp, err := h.srv.Client().PostForm(h.srv.URL+"/webapi/entry.cgi", form)
+				if err != nil {
+					errs <- err
+					return
+				}
+				resp.Body.Close()
+				clk.add(time.Second)
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for w := range workers {
+		total += len(h.nas.ShareSnapshots(fmt.Sprint("share-", w)))
+	}
+	// Each worker advances the shared clock after each of its requests, so its creates never
+	// collide.
+	if total != workers*5 {
+		t.Errorf("%d snapshots after concurrent creates, want %d", total, workers*5)
+	}
+	if got := h.nas.Count("SYNO.Core.Share.Snapshot", ""); got != workers*10 {
+		t.Errorf("Count = %d, want %d", got, workers*10)
 	}
 }
