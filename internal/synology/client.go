@@ -60,15 +60,19 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(cfg.URL))
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which might hold a password
+		}
 		return nil, fmt.Errorf("nas url: %w", err)
 	}
 	switch {
+	case u.User != nil:
+		return nil, errors.New("nas url: must not carry a user or password, use user and a password source")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("nas url %q: scheme must be https or http", cfg.URL)
 	case u.Host == "" || u.Hostname() == "":
 		return nil, fmt.Errorf("nas url %q: no host", cfg.URL)
-	case u.User != nil:
-		return nil, errors.New("nas url: must not carry a user or password, use user and a password source")
 	case u.RawQuery != "" || u.Fragment != "":
 		return nil, fmt.Errorf("nas url %q: must not have a query or fragment", cfg.URL)
 	case cfg.User == "":

@@ -281,3 +281,45 @@ func TestSessionSecondFailureSurfaced(t *testing.T) {
 		})
 	}
 }
+
+// DSM 7.0.1 answers a 2FA login with an empty device_id, and "--------" means no token.
+func TestLoginAnswerWithoutTokenOrDeviceID(t *testing.T) {
+	n := newNAS(t, dsmfake.Options{})
+	n.AddShare("homes")
+	n.InjectFault(dsmfake.Fault{API: apiAuth, Method: "login", Times: 1,
+		Body: []byte(`{"success":true,"data":{"account":"x","device_id":"","ik_message":"","is_portal_port":false,"sid":"stale-sid-1","synotoken":"--------"}}`)})
+	c := n.client(t)
+	ctx := context.Background()
+	id, err := c.LoginOTP(ctx, "123456")
+	if err != nil || id != "" {
+		t.Fatalf("LoginOTP = %q, %v; want \"\", nil", id, err)
+	}
+	if _, err := c.ListShareSnapshots(ctx, "homes"); err != nil {
+		t.Fatalf("ListShareSnapshots: %v", err)
+	}
+	var first *dsmfake.Request
+	for _, r := range n.Requests() {
+		if r.API == apiShare {
+			first = &r
+			break
+		}
+	}
+	if first == nil || first.Params.Get("_sid") != "stale-sid-1" {
+		t.Fatalf("first list request = %+v, want it sent with the answered sid", first)
+	}
+	if first.Params.Has("SynoToken") || first.Header.Get("X-SYNO-TOKEN") != "" {
+		t.Errorf("the placeholder token was sent: param %q, header %q", first.Params.Get("SynoToken"), first.Header.Get("X-SYNO-TOKEN"))
+	}
+	if got := n.Count(apiAuth, "login"); got != 2 {
+		t.Errorf("logins = %d, want 2 (the faked one, then one after 119)", got)
+	}
+}
+
+func TestLoginAnswerWithoutSID(t *testing.T) {
+	n := newNAS(t, dsmfake.Options{})
+	n.InjectFault(dsmfake.Fault{API: apiAuth, Method: "login", Body: []byte(`{"success":true,"data":{"synotoken":"--------"}}`)})
+	err := n.client(t).Login(context.Background())
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "no session id") {
+		t.Errorf("Login answered without a sid = %v, want ErrProtocol", err)
+	}
+}

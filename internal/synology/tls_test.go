@@ -3,8 +3,6 @@ package synology
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -107,44 +105,5 @@ func TestPeerCertificateSHA256(t *testing.T) {
 	}
 	if _, err := plain.PeerCertificateSHA256(context.Background()); err == nil {
 		t.Error("PeerCertificateSHA256 on an http url = nil error")
-	}
-}
-
-func TestNewValidates(t *testing.T) {
-	dir := t.TempDir()
-	junk := filepath.Join(dir, "junk.pem")
-	if err := os.WriteFile(junk, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name   string
-		cfg    Config
-		wantIn string
-	}{
-		{"ok", Config{URL: "https://nas.lan:5001", User: "u"}, ""},
-		{"ok with path prefix", Config{URL: "https://proxy.lan/dsm/", User: "u"}, ""},
-		{"ok http", Config{URL: "http://nas.lan:5000", User: "u"}, ""},
-		{"no scheme", Config{URL: "nas.lan:5001", User: "u"}, "scheme"},
-		{"ftp", Config{URL: "ftp://nas.lan", User: "u"}, "scheme"},
-		{"no host", Config{URL: "https://", User: "u"}, "no host"},
-		{"credentials in url", Config{URL: "https://bob:hunter22@nas.lan:5001", User: "u"}, "must not carry"},
-		{"query", Config{URL: "https://nas.lan:5001/?x=1", User: "u"}, "query"},
-		{"no user", Config{URL: "https://nas.lan:5001"}, "user"},
-		{"tls on http", Config{URL: "http://nas.lan:5000", User: "u", TLS: TLSOptions{InsecureSkipVerify: true}}, "plain http"},
-		{"insecure and pin", Config{URL: "https://nas.lan", User: "u", TLS: TLSOptions{InsecureSkipVerify: true, FingerprintSHA256: strings.Repeat("ab", 32)}}, "contradicts"},
-		{"short pin", Config{URL: "https://nas.lan", User: "u", TLS: TLSOptions{FingerprintSHA256: "abcd"}}, "64 hex digits"},
-		{"missing ca file", Config{URL: "https://nas.lan", User: "u", TLS: TLSOptions{CAFile: filepath.Join(dir, "nope.pem")}}, "ca_file"},
-		{"junk ca file", Config{URL: "https://nas.lan", User: "u", TLS: TLSOptions{CAFile: junk}}, "no PEM certificate"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.cfg)
-			if tt.wantIn == "" && err != nil || tt.wantIn != "" && (err == nil || !strings.Contains(err.Error(), tt.wantIn)) {
-				t.Errorf("New(%s) = %v, want error containing %q", tt.cfg.URL, err, tt.wantIn)
-			}
-			if err != nil && strings.Contains(err.Error(), "hunter22") {
-				t.Errorf("New error shows the password: %v", err)
-			}
-		})
 	}
 }
