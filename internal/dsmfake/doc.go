@@ -101,8 +101,52 @@
 //
 // # Seed and dump
 //
-// LoadState and DumpState share one YAML schema, decoded strictly (unknown keys are errors
-// with their line). Snapshots seeded beyond the limit are kept (and logged): creates then
-// fail with the limit error. See LoadState for merging rules and the package's testdata
-// for examples.
+// LoadState and DumpState share one YAML schema, decoded strictly: unknown keys and bad
+// values are errors naming their line. Times are RFC 3339; durations are Go durations or
+// whole days ("7d"). Every key is optional except the names and ids shown:
+//
+//	options:
+//	  profile: dsm7            # or dsm6
+//	  zone: Europe/Berlin      # share snapshot names follow its offset and DST
+//	  order: newest-first      # oldest-first, newest-first, shuffled
+//	  limit: 256               # snapshots per share or LUN
+//	  idle_timeout: 30m        # 0 = never
+//	  strict: false
+//	  require_syno_token: false
+//	  no_dr_package: false
+//	  max_failed_logins: 5
+//	users:
+//	  - {name: snapd, password: snapd}
+//	  - {name: admin, password: secret, otp: "123456"}   # otp: the account has 2FA
+//	shares:
+//	  - name: homes
+//	    snapshots:
+//	      - {time: 2025-06-01T12:00:30Z, desc: x, lock: true, schedule: false, hide: false,
+//	         worm_days: 14, worm_begin: 2025-06-01T12:05:00Z, app_keys: [SnapshotReplication-synodr-p]}
+//	      - {name: GMT+02-2025.06.02-08.00.30}          # time taken from the name
+//	    generate: {every: 1h, count: 8760, end: 2026-01-01T00:00:00Z, desc: hourly, lock_every: 24, schedule: true}
+//	luns:
+//	  - uuid: 0b7c6f7e-1111-4c3e-9d5e-000000000001
+//	    name: LUN-1
+//	    location: /volume1
+//	    size: 10737418240
+//	    type: BLUN
+//	    snapshots:
+//	      - {time: 2025-12-24T18:00:00Z, uuid: u-1, id: 1, name: SnapShot-1, desc: x, locked: true,
+//	         worm: false, app_keys: [], taken_by: user, app_consistent: false}
+//	    generate: {every: 6h, count: 40}
+//	plans:
+//	  - id: p-1
+//	    target_type: share     # or lun (target is then the LUN uuid)
+//	    target: homes
+//	    send_encrypted: false
+//	    syncs:
+//	      - {time: 2025-06-02T06:00:00Z, lock_snapshot: true, description: x, snapshot: GMT+02-2025.06.02-08.00.30}
+//
+// generate adds count snapshots every apart, ending at end (default: the NAS clock rounded
+// down to every) or starting at start; lock_every N locks every Nth. A seed adds to the
+// current state and replaces same-named users, shares, LUNs and plans; nothing changes
+// unless the whole seed is valid. Snapshots seeded beyond the limit are kept (and logged):
+// creates then fail with the limit error. The dump holds options, users, shares, LUNs,
+// plans and their syncs, never sessions, faults or counters.
 package dsmfake

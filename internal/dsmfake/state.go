@@ -149,7 +149,7 @@ func (s *stamp) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (s stamp) MarshalYAML() (any, error) { return s.Format(time.RFC3339Nano), nil }
+func (s stamp) MarshalYAML() (any, error) { return s.Time, nil }
 
 func (s stamp) IsZero() bool { return s.Time.IsZero() }
 

@@ -235,3 +235,39 @@ func FuzzLoadState(f *testing.F) {
 		}
 	})
 }
+
+// TestDocSchemaExample loads the seed example of the package documentation.
+func TestDocSchemaExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var y strings.Builder
+	in := false
+	for _, line := range strings.Split(string(src), "\n") {
+		switch {
+		case strings.HasPrefix(line, "// # Seed and dump"):
+			in = true
+		case in && strings.HasPrefix(line, "//\t"):
+			y.WriteString(strings.TrimPrefix(line, "//\t") + "\n")
+		case in && strings.HasPrefix(line, "// generate adds"):
+			in = false
+		}
+	}
+	if y.Len() == 0 {
+		t.Fatal("no seed example in doc.go")
+	}
+	n := New(Options{Logf: t.Logf})
+	if err := n.LoadState(strings.NewReader(y.String())); err != nil {
+		t.Fatalf("LoadState(doc example) = %v\n%s", err, y.String())
+	}
+	if got := len(n.ShareSnapshots("homes")); got != 8762 {
+		t.Errorf("homes has %d snapshots, want 8762", got)
+	}
+	if got := n.LUNSnapshots("0b7c6f7e-1111-4c3e-9d5e-000000000001"); len(got) != 41 {
+		t.Errorf("LUN has %d snapshots, want 41", len(got))
+	}
+	if got := n.SyncRecords("p-1"); len(got) != 1 {
+		t.Errorf("plan p-1 has %d syncs, want 1", len(got))
+	}
+}
