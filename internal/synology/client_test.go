@@ -1,8 +1,11 @@
 package synology
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -45,5 +48,36 @@ func TestNewValidates(t *testing.T) {
 				t.Errorf("New error shows the password: %v", err)
 			}
 		})
+	}
+}
+
+func TestScrub(t *testing.T) {
+	c, err := New(Config{URL: "https://nas.lan:5001", User: "u", Password: "hunter2-secret", DeviceID: "did-0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.addSecret("sid-abcdef", "tok", "")
+	for i := 0; i < 100; i++ {
+		c.addSecret("sid-" + strconv.Itoa(1000+i))
+	}
+	inner := fmt.Errorf("%w: dial hunter2-secret did-0123456789 sid-1099 tok", ErrUncertain)
+	got := c.scrub(inner)
+	if msg := got.Error(); strings.Contains(msg, "hunter2-secret") || strings.Contains(msg, "did-0123456789") || strings.Contains(msg, "sid-1099") {
+		t.Errorf("scrub() = %q, want the password, device id and newest sid redacted", msg)
+	}
+	if !strings.Contains(got.Error(), "tok") {
+		t.Errorf("scrub() = %q, want secrets shorter than 4 left alone", got)
+	}
+	if !errors.Is(got, ErrUncertain) {
+		t.Errorf("scrub() lost the wrapped sentinel: %v", got)
+	}
+	if plain := errors.New("nothing secret"); c.scrub(plain) != plain {
+		t.Errorf("scrub() rewrapped an error without secrets")
+	}
+	if c.scrub(nil) != nil {
+		t.Errorf("scrub(nil) != nil")
+	}
+	if len(c.secrets) > 64 {
+		t.Errorf("%d secrets kept, want at most 64", len(c.secrets))
 	}
 }
