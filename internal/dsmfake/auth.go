@@ -103,16 +103,22 @@ func (n *NAS) idle(s *session, now time.Time) bool {
 	return n.opts.IdleTimeout > 0 && now.Sub(s.last) > n.opts.IdleTimeout
 }
 
+// sid returns the session id of the request: the _sid parameter, else the id cookie.
+func (c *call) sid() string {
+	if sid := c.r.Form.Get("_sid"); sid != "" {
+		return sid
+	}
+	if ck, err := c.r.Cookie("id"); err == nil {
+		c.cookieSID = true
+		return ck.Value
+	}
+	return ""
+}
+
 // checkSession finds the request's session (param _sid, else cookie id) and enforces the
 // SynoToken when asked to.
 func (n *NAS) checkSession(c *call) *apiError {
-	sid := c.r.Form.Get("_sid")
-	if sid == "" {
-		if ck, err := c.r.Cookie("id"); err == nil {
-			sid = ck.Value
-			c.cookieSID = true
-		}
-	}
+	sid := c.sid()
 	if sid == "" {
 		return &apiError{code: codeInvalidSID, why: "no _sid parameter and no id cookie"}
 	}
@@ -141,7 +147,6 @@ func (n *NAS) checkSession(c *call) *apiError {
 		}
 	}
 	s.last = c.now
-	c.sess = s
 	return nil
 }
 
@@ -210,14 +215,7 @@ func authLogin(c *call) (any, *apiError) {
 // authLogout implements SYNO.API.Auth logout. Like DSM it answers success even without a
 // sid, and then logs nothing out.
 func authLogout(c *call) (any, *apiError) {
-	sid := c.r.Form.Get("_sid")
-	if sid == "" {
-		if ck, err := c.r.Cookie("id"); err == nil {
-			sid = ck.Value
-			c.cookieSID = true
-		}
-	}
-	delete(c.n.sessions, sid)
+	delete(c.n.sessions, c.sid())
 	return nil, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -286,11 +287,7 @@ func routeOf(p string) string {
 type call struct {
 	n            *NAS
 	r            *http.Request
-	def          *apiDef
-	method       string
-	version      int
 	p            *params
-	sess         *session
 	now          time.Time
 	cookies      []*http.Cookie
 	itemFailures map[string]int
@@ -395,7 +392,7 @@ func envelopeReply(data any, e *apiError, cookies []*http.Cookie) reply {
 }
 
 // dispatch validates the request line, finds the session and runs the method.
-func (n *NAS) dispatch(c *call, route string, form map[string][]string) (any, *apiError) {
+func (n *NAS) dispatch(c *call, route string, form url.Values) (any, *apiError) {
 	apiName, method, verText := c.r.Form.Get("api"), c.r.Form.Get("method"), c.r.Form.Get("version")
 	fail := func(e *apiError) (any, *apiError) {
 		if e.loud {
@@ -423,7 +420,6 @@ func (n *NAS) dispatch(c *call, route string, form map[string][]string) (any, *a
 	if h == nil {
 		return fail(&apiError{code: codeNoMethod, why: fmt.Sprintf("%s has no method %s", apiName, method), loud: true})
 	}
-	c.def, c.method, c.version = def, method, ver
 	c.p = &params{raw: c.r.Form, json: def.json && !def.lenient, strict: n.opts.Strict}
 	if err := c.p.checkStrict(); err != nil {
 		return fail(&apiError{code: codeInvalidParam, why: "strict mode: " + err.Error(), loud: true})

@@ -369,13 +369,17 @@ func (n *NAS) apply(sf *seedFile) error {
 			case s.UUID != "" && ls.snaps[s.UUID] != nil:
 				errs = append(errs, fmt.Errorf("%s: uuid %s is listed twice", what, s.UUID))
 				continue
+			case s.ID < 0:
+				errs = append(errs, fmt.Errorf("%s: id %d is negative", what, s.ID))
+				continue
 			case s.ID != 0 && ids[s.ID]:
 				errs = append(errs, fmt.Errorf("%s: id %d is listed twice", what, s.ID))
 				continue
 			}
-			ids[n.luns[l.UUID].snaps[n.addLUNSnapshot(ls, LUNSnapshot{UUID: s.UUID, ID: s.ID, Name: s.Name,
+			id := n.addLUNSnapshot(ls, LUNSnapshot{UUID: s.UUID, ID: s.ID, Name: s.Name,
 				Time: s.Time.Time, Desc: s.Desc, Locked: s.Locked, WORM: s.WORM, AppKeys: s.AppKeys,
-				TakenBy: s.TakenBy, AppConsistent: s.AppConsistent})].ID] = true
+				TakenBy: s.TakenBy, AppConsistent: s.AppConsistent})
+			ids[ls.snaps[id].ID] = true
 		}
 		if l.Generate != nil {
 			ts, err := l.Generate.times(now)

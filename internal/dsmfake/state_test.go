@@ -147,6 +147,7 @@ func TestLoadStateErrors(t *testing.T) {
 		{"generate no every", "luns:\n  - uuid: l\n    generate: {count: 3}\n", "luns[0]: generate.every"},
 		{"lun without uuid", "luns:\n  - name: x\n", "luns[0]: uuid is empty"},
 		{"lun snapshot without time", "luns:\n  - uuid: l\n    snapshots:\n      - desc: x\n", "time is missing"},
+		{"negative LUN snapshot id", "luns:\n  - uuid: l\n    snapshots:\n      - {time: 2025-01-01T00:00:00Z, id: -4}\n", "id -4 is negative"},
 		{"plan target type", "plans:\n  - id: p\n    target_type: volume\n    target: x\n", "target_type \"volume\""},
 		{"plan without target", "plans:\n  - id: p\n", "target is empty"},
 		{"not yaml", "shares: [\n", "seed: yaml"},
