@@ -495,3 +495,23 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseNullIsUnset checks that a key set to null inherits from defaults,
+// as if it were left out.
+func TestParseNullIsUnset(t *testing.T) {
+	const doc = `
+nas: {n: {url: "https://n.lan", user: u, password_env: PW}}
+log: ~
+defaults: {retention: {weekly: 5}, catch_up: false}
+policies:
+  p: {share: s, schedule: "@daily", retention: ~, catch_up: ~, snapshot: ~}
+`
+	cfg, err := Parse("n.yaml", []byte(doc))
+	if err != nil {
+		t.Fatalf("Parse = %v", err)
+	}
+	p := cfg.Policies["p"]
+	if p.Retention.Weekly != 5 || p.CatchUp || cfg.Log.Level != "info" {
+		t.Errorf("Parse: weekly %d, catch_up %v, log level %q; want 5, false, info", p.Retention.Weekly, p.CatchUp, cfg.Log.Level)
+	}
+}

@@ -199,6 +199,21 @@ func (l *cfgLoader) typeError(msg string, used map[*yaml.Node]bool) {
 	}
 	if m := cfgReWrongType.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if m[4] == "string" {
+			// Every string value decodes through cfgString, so a plain string
+			// target is the key of a nas: or policies: entry.
+			for _, e := range l.entries {
+				if e.key != nil && e.key.Line == line && e.key.ShortTag() == m[2] && !used[e.key] {
+					used[e.key] = true
+					parent := e.path[:len(e.path)-1]
+					// yaml.v3 skips just this entry; checks of its siblings stand.
+					l.markBroken(e.path)
+					l.errs = append(l.errs, &ConfigError{File: l.file, Line: e.key.Line, Column: e.key.Column, Path: cfgJoin(parent),
+						Msg: fmt.Sprintf("a key must be a name, not %s", cfgKindName(e.key))})
+					return
+				}
+			}
+		}
 		for _, e := range l.entries {
 			if e.val.Line == line && e.val.ShortTag() == m[2] && !used[e.val] {
 				used[e.val] = true
