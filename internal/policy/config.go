@@ -103,7 +103,8 @@ func Load(path string) (*Config, error) {
 // Defaults, for every key the file leaves out:
 //
 //	timezone                  the host's local zone (time.Local)
-//	state_dir                 "" (the caller applies $STATE_DIRECTORY, then /var/lib/synology-snapd)
+//	state_dir                 "" (the caller applies $STATE_DIRECTORY, then /var/lib/synology-snapd);
+//	                          when set, it must be absolute
 //	log.level, log.format     info, auto
 //	journal.retention         90d (must be > 0)
 //	metrics.listen            "" (off)

@@ -60,7 +60,7 @@ func (l *cfgLoader) resolve(raw *cfgDoc) *Config {
 			cfg.Location = loc
 		}
 	}
-	if dir, ok := raw.StateDir.get(); ok {
+	if dir, ok := raw.StateDir.get(); ok && dir != "" {
 		if !filepath.IsAbs(dir) {
 			l.errAt(cfgPath("state_dir"), "must be an absolute path, not %q", dir)
 		}
