@@ -158,6 +158,9 @@ func (d *daemon) loop(ctx context.Context) {
 	}
 	statusTick := time.NewTicker(30 * time.Second)
 	defer statusTick.Stop()
+	d.compact()
+	compactTick := time.NewTicker(24 * time.Hour)
+	defer compactTick.Stop()
 	pinging := true
 	for {
 		select {
@@ -184,7 +187,25 @@ func (d *daemon) loop(ctx context.Context) {
 			d.notify(sddaemon.SdNotifyWatchdog)
 		case <-statusTick.C:
 			d.notify(d.statusLine())
+		case <-compactTick.C:
+			d.compact()
 		}
+	}
+}
+
+// compact drops journal entries older than journal.retention, so the file stays bounded.
+func (d *daemon) compact() {
+	keep := d.config().Journal.Retention
+	if keep <= 0 {
+		return
+	}
+	n, err := d.db.Compact(time.Now().Add(-keep))
+	if err != nil {
+		d.log.Error().Err(err).Msg("journal compaction failed")
+		return
+	}
+	if n > 0 {
+		d.log.Info().Int("count", n).Dur("retention", keep).Msg("compacted old journal entries")
 	}
 }
 

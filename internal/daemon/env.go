@@ -82,10 +82,12 @@ func NewClient(n *policy.NAS, deviceToken string, log zerolog.Logger, m *metrics
 		Timeout: n.Timeout,
 		Logger:  &l,
 	}
+	cfg.OnLogin = func(relogin bool) {
+		l.Info().Str("action", "nas.login").Str("outcome", "ok").Bool("relogin", relogin).Msg("logged in to " + n.Name)
+		m.Login(n.Name, relogin)
+	}
 	if m != nil {
-		name := n.Name
-		cfg.Observe = func(api, method string, d time.Duration, err error) { m.ObserveAPI(name, api, method, d, err) }
-		cfg.OnLogin = func(relogin bool) { m.Login(name, relogin) }
+		cfg.Observe = func(api, method string, d time.Duration, err error) { m.ObserveAPI(n.Name, api, method, d, err) }
 	}
 	return synology.New(cfg)
 }

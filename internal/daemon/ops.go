@@ -180,10 +180,23 @@ func (d *daemon) handle(ctx context.Context, req control.Request) control.Respon
 		if err != nil {
 			return reply(nil, err, 2)
 		}
+		if steps.DryRun {
+			// Read-only: it needs no slot, and the target lock orders it after a run.
+			res, err := d.runner().Run(ctx, p.Name, steps, time.Time{})
+			return reply(RunReply{Result: res}, err, 1)
+		}
 		oo := &oneOff{steps: steps}
-		err = d.sched.Trigger(context.WithValue(ctx, oneOffKey{}, oo), p.Name)
-		if errors.Is(err, scheduler.ErrRunning) {
-			return reply(nil, fmt.Errorf("policy %s is running now; try again when it has finished", p.Name), 1)
+		// A run in flight is waited for, not overlapped.
+		for {
+			err = d.sched.Trigger(context.WithValue(ctx, oneOffKey{}, oo), p.Name)
+			if !errors.Is(err, scheduler.ErrRunning) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return reply(nil, fmt.Errorf("policy %s stayed busy: %w", p.Name, ctx.Err()), 1)
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 		if oo.err != nil {
 			err = oo.err
