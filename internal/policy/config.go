@@ -131,7 +131,10 @@ func Load(path string) (*Config, error) {
 //
 // Names of NAS and policies match [a-z0-9][a-z0-9_.-]* and have at most 64
 // characters. Durations take Go syntax plus d (24h) and w (7d). Cron expressions
-// are parsed by scheduler.Parse in the configured time zone.
+// are parsed by scheduler.Parse in the configured time zone, and one that never
+// fires (0 0 30 2 *) is an error. Integers must be written as integers (7.5 and
+// "7" are errors); booleans are true or false (yes/no and on/off are also taken,
+// as yaml.v3 does for booleans); string values keep their text as written.
 //
 // Errors beyond the value checks: a policy naming an unknown NAS; share and lun
 // both set or neither; immutable_days > 0 on a LUN; app_aware on a share; a
