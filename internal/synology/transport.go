@@ -122,6 +122,11 @@ func (c *Client) attempt(ctx context.Context, r *request) (hdr http.Header, body
 	}
 	defer resp.Body.Close()
 	body, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
+	if err == nil && actx.Err() != nil {
+		// An answer that completes as the deadline cancels the exchange is not one DSM
+		// meant: a server gives up on a request whose client went away with an empty 200.
+		err = actx.Err()
+	}
 	if err != nil {
 		return nil, nil, c.retryable(ctx, r, err), c.transportError(ctx, actx, r, true, fmt.Errorf("read answer: %w", err))
 	}
