@@ -130,10 +130,9 @@ func (c *Client) attempt(ctx context.Context, r *request) (hdr http.Header, body
 	if err != nil {
 		return nil, nil, c.retryable(ctx, r, err), c.transportError(ctx, actx, r, true, fmt.Errorf("read answer: %w", err))
 	}
-	if int64(len(body)) > c.cfg.MaxBody {
-		return nil, nil, false, c.uncertain(r, fmt.Errorf("%s: %w: answer larger than %d bytes", r.name(), ErrProtocol, c.cfg.MaxBody))
-	}
 	switch s := resp.StatusCode; {
+	case s == http.StatusOK && int64(len(body)) > c.cfg.MaxBody:
+		return nil, nil, false, c.uncertain(r, fmt.Errorf("%s: %w: answer larger than %d bytes", r.name(), ErrProtocol, c.cfg.MaxBody))
 	case s == http.StatusOK:
 		return resp.Header, body, false, nil
 	case s >= 300 && s < 400:
