@@ -31,7 +31,7 @@ func cmdValidate(ctx context.Context, a *app, args []string) error {
 			continue
 		}
 		if _, err := n.ReadPassword(credDir); err != nil {
-			errs = append(errs, fmt.Errorf("nas %s: %w", name, err))
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
