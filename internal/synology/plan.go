@@ -9,12 +9,16 @@ import (
 
 // Plan is a Snapshot Replication plan.
 type Plan struct {
-	ID, TargetType /* "share"|"lun" */, TargetName, Role, Mode string
-	SendEncrypted                                              bool
-	LastSync                                                   time.Time
-	LastSyncOK                                                 bool
-	NextTrigger                                                time.Time
-	Raw                                                        json.RawMessage
+	ID            string
+	TargetType    string          // "share" or "lun"
+	TargetName    string          // target_id: the share name for share plans
+	Role          string          // "mainsite" or "drsite"
+	Mode          string          // DSM's sync mode number, as text
+	SendEncrypted bool            // sync_policy.is_send_encrypted
+	LastSync      time.Time       // end of the newest finished sync record; zero if none
+	LastSyncOK    bool            // whether that sync succeeded
+	NextTrigger   time.Time       // next scheduled sync; zero if none
+	Raw           json.RawMessage // the plan as DSM sent it
 }
 
 type planItem struct {
