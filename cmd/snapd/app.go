@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -118,8 +120,33 @@ func (a *app) askDaemon(ctx context.Context, req control.Request, out any) (ok b
 	return true, nil
 }
 
+// stateDB is the journal opened directly by a one-off command.
+type stateDB struct {
+	*state.DB
+	dir string
+}
+
+// Close closes the database and, when root wrote into a state dir that belongs to the
+// service's user, hands the files back to that user, so the service can still open them.
+func (s *stateDB) Close() error {
+	err := s.DB.Close()
+	if os.Geteuid() != 0 {
+		return err
+	}
+	fi, serr := os.Stat(s.dir)
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if serr != nil || !ok || st.Uid == 0 {
+		return err
+	}
+	entries, _ := os.ReadDir(s.dir)
+	for _, e := range entries {
+		os.Lchown(filepath.Join(s.dir, e.Name()), int(st.Uid), int(st.Gid))
+	}
+	return err
+}
+
 // openState opens the journal directly, for when no daemon runs.
-func (a *app) openState(cfg *policy.Config) (*state.DB, error) {
+func (a *app) openState(cfg *policy.Config) (*stateDB, error) {
 	dir := daemon.StateDir(cfg)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
@@ -128,12 +155,15 @@ func (a *app) openState(cfg *policy.Config) (*state.DB, error) {
 	if errors.Is(err, state.ErrLocked) {
 		return nil, fmt.Errorf("%w; and no daemon answers on %s", err, daemon.SocketPath())
 	}
-	return db, err
+	if err != nil {
+		return nil, err
+	}
+	return &stateDB{DB: db, dir: dir}, nil
 }
 
 // client builds the client of one NAS, with its stored device token when the state can
 // be read without disturbing a running daemon.
-func (a *app) client(cfg *policy.Config, nasName string, db *state.DB) (*synology.Client, error) {
+func (a *app) client(cfg *policy.Config, nasName string, db *stateDB) (*synology.Client, error) {
 	n, ok := cfg.NAS[nasName]
 	if !ok {
 		return nil, usagef("no NAS %q in %s", nasName, cfg.Path)
@@ -147,7 +177,7 @@ func (a *app) client(cfg *policy.Config, nasName string, db *state.DB) (*synolog
 
 // directRunner builds a runner over the state database, for one-off commands when no
 // daemon runs. The returned func releases everything.
-func (a *app) directRunner(cfg *policy.Config, db *state.DB, nasNames ...string) (*runner.Runner, func(), error) {
+func (a *app) directRunner(cfg *policy.Config, db *stateDB, nasNames ...string) (*runner.Runner, func(), error) {
 	shared := runner.NewShared()
 	var clients []*synology.Client
 	closeAll := func() {

@@ -132,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		deviceID: cfg.DeviceID,
 	}
 	if cfg.Logger != nil {
-		c.log = cfg.Logger.With().Str("nas", u.Host).Logger()
+		c.log = cfg.Logger.With().Str("host", u.Host).Logger()
 	}
 	c.addSecret(cfg.Password, cfg.DeviceID)
 	c.nstatic = len(c.secrets)
