@@ -28,6 +28,7 @@ type app struct {
 	stdout, stderr io.Writer
 	configFlag     string
 	cfg            *policy.Config
+	args           []string // positional arguments of the last parse
 }
 
 // flags returns a flag set with the common --config flag.
@@ -38,16 +39,31 @@ func (a *app) flags(name string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags; extra positional arguments are a usage error unless allowed.
+// parse parses flags, which may come before or after positional arguments (the Go flag
+// package stops at the first positional); extra positional arguments are a usage error
+// unless allowed, and are kept in a.args.
 func (a *app) parse(fs *flag.FlagSet, args []string, positional bool) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	a.args = nil
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err}
 		}
-		return usageError{err}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			a.args = append(a.args, args[1:]...)
+			break
+		}
+		a.args = append(a.args, args[0])
+		args = args[1:]
 	}
-	if !positional && fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if !positional && len(a.args) > 0 {
+		return usagef("unexpected argument %q", a.args[0])
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func cmdNAS(ctx context.Context, a *app, args []string) error {
 	if err := a.parse(fs, args, sub == "delete"); err != nil {
 		return err
 	}
-	snaps = append(snaps, fs.Args()...)
+	snaps = append(snaps, a.args...)
 	if *nasName == "" {
 		return usagef("--nas is required")
 	}

@@ -619,3 +619,124 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("snapshot with the NAS down: exit %d, want 1", code)
 	}
 }
+
+// TestSIGTERMMidRun stops the daemon while a create is in flight: the call is allowed to
+// finish, its outcome is journaled, and the exit is clean.
+func TestSIGTERMMidRun(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig(strings.Replace(fastPolicy, "@every 1s", "@every 2s", 1))
+	w.nas.InjectFault(dsmfake.Fault{API: "SYNO.Core.Share.Snapshot", Method: "create", Latency: 2 * time.Second, Times: 1})
+	d := w.start()
+	eventually(t, 30*time.Second, "a create in flight", func() bool { return w.nas.Count("SYNO.Core.Share.Snapshot", "create") >= 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if code := d.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit = %d, want 0", code)
+	}
+	j := w.journal()
+	if count(j, "snapshot.create", "ok") != 1 || ownSnapshots(w.nas, "homes", "homes") != 1 {
+		t.Errorf("after SIGTERM mid-create: journal %+v, %d snapshots; want the in-flight create finished and journaled", j, ownSnapshots(w.nas, "homes", "homes"))
+	}
+}
+
+// TestNASCommands drives the `nas` subcommands, `validate --connect` and `check`.
+func TestNASCommands(t *testing.T) {
+	w := newWorld(t)
+	w.nas.AddLUN(dsmfake.LUN{UUID: "lun-uuid-1", Name: "vm-store", Location: "/volume1", Size: 1 << 30, TypeStr: "BLUN"})
+	w.writeConfig(`  homes:
+    nas: nas1
+    share: homes
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+    replication: {plan: plan-homes}
+  vms:
+    nas: nas1
+    lun: vm-store
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+`)
+	out, errs, code := w.cli("validate", "--connect")
+	if code != 0 || !strings.Contains(out, "every share, LUN and plan exists") {
+		t.Errorf("validate --connect: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = w.cli("nas", "luns", "--nas", "nas1", "--json")
+	if code != 0 || !strings.Contains(out, `"lun-uuid-1"`) {
+		t.Errorf("nas luns: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = w.cli("nas", "plans", "--nas", "nas1")
+	if code != 0 || !strings.Contains(out, "plan-homes") {
+		t.Errorf("nas plans: exit %d\n%s%s", code, out, errs)
+	}
+	out, errs, code = w.cli("nas", "create", "--nas", "nas1", "--share", "homes", "--desc", "by hand", "--lock")
+	if code != 0 || !strings.HasPrefix(out, "created GMT") {
+		t.Fatalf("nas create: exit %d\n%s%s", code, out, errs)
+	}
+	name := strings.TrimSpace(strings.TrimPrefix(out, "created "))
+	if _, errs, code = w.cli("nas", "set", "--nas", "nas1", "--share", "homes", "--snapshot", name, "--unlock", "--desc", "relabelled"); code != 0 {
+		t.Errorf("nas set: exit %d: %s", code, errs)
+	}
+	snaps := w.nas.ShareSnapshots("homes")
+	if len(snaps) != 1 || snaps[0].Lock || snaps[0].Desc != "relabelled" {
+		t.Errorf("after nas set: %+v, want unlocked and relabelled", snaps)
+	}
+	out, errs, code = w.cli("nas", "snapshots", "--nas", "nas1", "--share", "homes", "--json")
+	if code != 0 || !strings.Contains(out, `"relabelled"`) {
+		t.Errorf("nas snapshots: exit %d\n%s%s", code, out, errs)
+	}
+	// A snapshot made outside any policy: no tag, so no policy prunes it, and check
+	// warns that the policy has no snapshot of its own yet.
+	out, _, code = w.cli("check")
+	if code != 1 || !strings.HasPrefix(out, "SNAPD WARNING") {
+		t.Errorf("check before any run: exit %d, %q; want WARNING", code, out)
+	}
+	if _, errs, code = w.cli("snapshot", "--policy", "homes"); code != 0 {
+		t.Fatalf("snapshot: exit %d: %s", code, errs)
+	}
+	if _, errs, code = w.cli("snapshot", "--policy", "vms"); code != 0 {
+		t.Fatalf("snapshot vms: exit %d: %s", code, errs)
+	}
+	out, _, code = w.cli("check")
+	if code != 0 || !strings.HasPrefix(out, "SNAPD OK") {
+		t.Errorf("check after runs: exit %d, %q; want OK", code, out)
+	}
+	if _, errs, code = w.cli("nas", "delete", "--nas", "nas1", "--share", "homes", name); code != 0 {
+		t.Errorf("nas delete: exit %d: %s", code, errs)
+	}
+	j := w.journal()
+	for _, a := range []string{"snapshot.set", "snapshot.delete"} {
+		if count(j, a, "ok") == 0 {
+			t.Errorf("journal lacks %s from the nas commands: %+v", a, j)
+		}
+	}
+	// Old snapshots make check critical.
+	w.srv.Close()
+	out, _, code = w.cli("check")
+	if code != 3 || !strings.HasPrefix(out, "SNAPD UNKNOWN") {
+		t.Errorf("check with the NAS down: exit %d, %q; want UNKNOWN", code, out)
+	}
+}
+
+// TestLoginWith2FA answers the OTP prompt on stdin and checks that the device token is
+// stored and used: the next login needs no code.
+func TestLoginWith2FA(t *testing.T) {
+	w := newWorld(t)
+	w.nas.AddUser(dsmfake.User{Name: "snapd", Password: "s3cret", OTP: "123456"})
+	w.writeConfig(fastPolicy)
+	cmd := exec.Command(snapdBin, "login", "--nas", "nas1", "--config", w.config)
+	cmd.Env = w.env
+	cmd.Stdin = strings.NewReader("123456\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "device token stored") {
+		t.Fatalf("login: %v\n%s", err, out)
+	}
+	if ids := w.nas.IssuedDeviceIDs(); len(ids) != 1 {
+		t.Fatalf("device ids issued = %v, want 1", ids)
+	}
+	// With the stored token a one-off run logs in without a code.
+	if _, errs, code := w.cli("snapshot", "--policy", "homes", "--no-prune"); code != 0 {
+		t.Errorf("snapshot after login: exit %d: %s", code, errs)
+	}
+	sd, _ := os.ReadFile(filepath.Join(w.dir, "state", "state.db"))
+	if bytes.Contains(sd, []byte("s3cret")) {
+		t.Error("the password was written to the state database")
+	}
+}
