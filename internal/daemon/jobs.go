@@ -69,6 +69,7 @@ func (d *daemon) runFunc(policyName string, steps runner.Steps) func(ctx context
 		}
 		if !steps.DryRun {
 			d.setErr(err)
+			d.notify(d.statusLine()) // STATUS= follows every run: its outcome and the next fire
 		}
 		return err
 	}
