@@ -401,7 +401,7 @@ func TestDaemon(t *testing.T) {
 	before := w.nas.Count("SYNO.Core.Share.Snapshot", "create")
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	n.expect(t, 10*time.Second, "RELOADING=1")
-	n.expect(t, 10*time.Second, "READY=1", "reload failed")
+	n.expect(t, 10*time.Second, "READY=1", "last error: reload: failed")
 	eventually(t, 20*time.Second, "runs to continue after a failed reload", func() bool {
 		return w.nas.Count("SYNO.Core.Share.Snapshot", "create") >= before+2
 	})

@@ -62,7 +62,8 @@ type daemon struct {
 	mu      sync.Mutex
 	cfg     *policy.Config
 	run     *runner.Runner
-	lastErr string
+	failing map[string]string // policy (or "reload") → its last error, while failing
+	lastErr string            // the most recent error, for STATUS=
 	retired []*synology.Client // replaced by a reload; logged out at stop
 }
 
@@ -274,14 +275,19 @@ func (d *daemon) config() *policy.Config {
 	return d.cfg
 }
 
-func (d *daemon) setErr(err error) {
+// setErr records the outcome of a policy's run (or of a reload, key "reload").
+func (d *daemon) setErr(key string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.failing == nil {
+		d.failing = map[string]string{}
+	}
 	if err == nil {
-		d.lastErr = ""
+		delete(d.failing, key)
 		return
 	}
-	d.lastErr = err.Error()
+	d.failing[key] = err.Error()
+	d.lastErr = key + ": " + err.Error()
 }
 
 func (d *daemon) reconcile(ctx context.Context) {
@@ -329,8 +335,8 @@ func (d *daemon) statusLine() string {
 		s += fmt.Sprintf("; next %s at %s", nextName, next.In(cfg.Location).Format("2006-01-02 15:04:05 MST"))
 	}
 	d.mu.Lock()
-	if d.lastErr != "" {
-		s += "; last error: " + firstLine(d.lastErr)
+	if n := len(d.failing); n > 0 {
+		s += fmt.Sprintf("; %d failing; last error: %s", n, firstLine(d.lastErr))
 	}
 	d.mu.Unlock()
 	return s
@@ -361,7 +367,7 @@ func (d *daemon) reload() {
 	defer func() { d.notify(sddaemon.SdNotifyReady + "\n" + d.statusLine()) }()
 	fail := func(err error) {
 		d.log.Error().Str("action", "daemon.reload").Str("outcome", runner.OutcomeError).Err(err).Msg("reload failed; keeping the running configuration")
-		d.setErr(fmt.Errorf("reload failed: %w", err))
+		d.setErr("reload", fmt.Errorf("failed, running the previous configuration: %w", err))
 	}
 	old := d.config()
 	cfg, err := policy.Load(d.opts.ConfigPath)
@@ -398,7 +404,7 @@ func (d *daemon) reload() {
 			}
 		}
 	}
-	d.setErr(nil)
+	d.setErr("reload", nil)
 	names := make([]string, 0, len(cfg.Policies))
 	for n := range cfg.Policies {
 		names = append(names, n)

@@ -68,7 +68,7 @@ func (d *daemon) runFunc(policyName string, steps runner.Steps) func(ctx context
 			oo.res, oo.err = res, err
 		}
 		if !steps.DryRun {
-			d.setErr(err)
+			d.setErr(policyName, err)
 			d.notify(d.statusLine()) // STATUS= follows every run: its outcome and the next fire
 		}
 		return err
