@@ -62,8 +62,8 @@ type daemon struct {
 	mu      sync.Mutex
 	cfg     *policy.Config
 	run     *runner.Runner
-	failing map[string]string // policy (or "reload") → its last error, while failing
-	lastErr string            // the most recent error, for STATUS=
+	failing map[string]string  // policy (or "reload") → its last error, while failing
+	lastErr string             // the most recent error, for STATUS=
 	retired []*synology.Client // replaced by a reload; logged out at stop
 }
 
