@@ -1,5 +1,6 @@
 // Package dsmfake is a fake Synology NAS that speaks the DSM Web API for share snapshots,
-// LUN snapshots and Snapshot Replication plans, with knobs for sessions and faults.
+// LUN snapshots, Snapshot Replication plans and retention policies, with knobs for sessions
+// and faults.
 //
 // A *NAS is an http.Handler: put it behind httptest.NewServer or NewTLSServer, or run
 // cmd/dsmfake. It starts no goroutine of its own and reads its clock only through
@@ -15,8 +16,8 @@
 // 200 with Content-Type `application/json; charset="UTF-8"`.
 //
 // A request line is checked in this order: missing api, method or version → 101; API not
-// offered at this path (or SYNO.DR.Plan with Options.NoDRPackage) → 102; version outside
-// the advertised range → 104; unknown method → 103; in strict mode a value that is not
+// offered at this path (or a Snapshot Replication API with Options.NoDRPackage) → 102;
+// version outside the advertised range → 104; unknown method → 103; in strict mode a value that is not
 // valid JSON → 120; then the session (param _sid, else cookie id): none or unknown → 119,
 // idle longer than Options.IdleTimeout or expired → 106, kicked → 107, stale → 105, and with
 // Options.RequireSynoToken a missing or wrong SynoToken (param or X-SYNO-TOKEN header) →
@@ -35,8 +36,10 @@
 // entry.cgi (auth.cgi also works for Auth) and its login answer carries account, device_id,
 // ik_message, is_portal_port, sid and synotoken; DSM 6 offers Info at query.cgi and Auth
 // 1–6 at auth.cgi, and a 2FA device id comes back as did. Both offer
-// SYNO.Core.Share.Snapshot 1–2, SYNO.Core.ISCSI.LUN 1–1 and SYNO.DR.Plan 1–3 at entry.cgi;
-// every version of a method behaves the same.
+// SYNO.Core.Share.Snapshot 1–2 and SYNO.Core.ISCSI.LUN 1–1 at entry.cgi, and, unless
+// Options.NoDRPackage says the Snapshot Replication package is not installed, its
+// SYNO.DR.Plan 1–3 and SYNO.DisasterRecovery.Retention 1–1 there too (JSON format); every
+// version of a method behaves the same.
 //
 // # Choices where DSM's behaviour is unknown (guesses)
 //
@@ -88,6 +91,16 @@
 //     its last common base). It does not take a snapshot itself.
 //   - Shuffled list order is a fixed pseudo-random order keyed on each snapshot's name or
 //     UUID, so paging through it stays coherent.
+//   - SYNO.DisasterRecovery.Retention get takes type ("share", or "lun" for a LUN; any
+//     case, as one client sends "Share") and name (the share name, or the LUN's UUID: both
+//     guesses for LUNs). It answers {"tid":…,"policyType":…,"retainDay":…,"hourly":…,
+//     "daily":…,"weekly":…,"monthly":…,"yearly":…,"recently":…,"schedule":…,"name":…}.
+//     The model is a guess built on one sample: tid -1 means no retention task is set up
+//     for the target, and the counts are then DSM's defaults from the DSM-API.md §6 sample
+//     (retainDay 7, hourly 24, daily 7, weekly 2, monthly 1) with schedule null; any other
+//     tid means DSM's own retention prunes the target with the counts given, and schedule
+//     is then a daily schedule object. Set it with SetRetention or a seed's retention
+//     block. Unknown share → 402, unknown LUN → 18990531, another type → 120.
 //
 // # Faults
 //
@@ -125,6 +138,8 @@
 //	         worm_days: 14, worm_begin: 2025-06-01T12:05:00Z, app_keys: [SnapshotReplication-synodr-p]}
 //	      - {name: GMT+02-2025.06.02-08.00.30}          # time taken from the name
 //	    generate: {every: 1h, count: 8760, end: 2026-01-01T00:00:00Z, desc: hourly, lock_every: 24, schedule: true}
+//	    retention: {task_id: 3, policy_type: 0, retain_days: 7, hourly: 24, daily: 7, weekly: 2,
+//	                monthly: 1, yearly: 0, recently: 0}   # DSM's own retention; task_id 0 or -1 = none
 //	luns:
 //	  - uuid: 0b7c6f7e-1111-4c3e-9d5e-000000000001
 //	    name: LUN-1
@@ -135,6 +150,7 @@
 //	      - {time: 2025-12-24T18:00:00Z, uuid: u-1, id: 1, name: SnapShot-1, desc: x, locked: true,
 //	         worm: false, app_keys: [], taken_by: user, app_consistent: false}
 //	    generate: {every: 6h, count: 40}
+//	    retention: {task_id: 4, retain_days: 30}
 //	plans:
 //	  - id: p-1
 //	    target_type: share     # or lun (target is then the LUN uuid)
@@ -148,5 +164,5 @@
 // current state and replaces same-named users, shares, LUNs and plans; nothing changes
 // unless the whole seed is valid. Snapshots seeded beyond the limit are kept (and logged):
 // creates then fail with the limit error. The dump holds options, users, shares, LUNs,
-// plans and their syncs, never sessions, faults or counters.
+// their retention policies, plans and their syncs, never sessions, faults or counters.
 package dsmfake

@@ -30,9 +30,10 @@ type LUNSnapshot struct {
 
 type lunState struct {
 	LUN
-	id     int
-	nextID int
-	snaps  map[string]*LUNSnapshot
+	id        int
+	nextID    int
+	snaps     map[string]*LUNSnapshot
+	retention Retention
 }
 
 // newUUID returns a random version 4 UUID.

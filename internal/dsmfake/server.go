@@ -63,7 +63,7 @@ type Options struct {
 	SnapshotLimit    int                              // per share / LUN; 0 = 256
 	ListOrder        Order                            // order of share and LUN snapshot lists; "" = OldestFirst
 	RequireSynoToken bool                             // answer 119 to session calls without a valid SynoToken
-	NoDRPackage      bool                             // SYNO.DR.Plan absent from API Info (calls give 102)
+	NoDRPackage      bool                             // SYNO.DR.Plan and SYNO.DisasterRecovery.Retention absent from API Info (calls give 102)
 	MaxFailedLogins  int                              // failures from one account before 407; 0 = 5
 	Logf             func(format string, args ...any) // loud log of unknown requests etc; nil = log.Printf
 	LogRequests      bool                             // also log one line per request through Logf
@@ -266,6 +266,8 @@ func apiTable(o Options) map[string]*apiDef {
 	if !o.NoDRPackage {
 		add(&apiDef{name: "SYNO.DR.Plan", path: "entry.cgi", min: 1, max: 3, json: true, session: true,
 			routes: entry, methods: map[string]handler{"list": planList, "sync": planSync}})
+		add(&apiDef{name: "SYNO.DisasterRecovery.Retention", path: "entry.cgi", min: 1, max: 1, json: true, session: true,
+			routes: entry, methods: map[string]handler{"get": retentionGet}})
 	}
 	return t
 }

@@ -106,18 +106,20 @@ func TestInfo(t *testing.T) {
 		want map[string]entry
 	}{
 		{"dsm7", Options{}, map[string]entry{
-			"SYNO.API.Info":            {"entry.cgi", 1, 1, "JSON"},
-			"SYNO.API.Auth":            {"entry.cgi", 1, 7, ""},
-			"SYNO.Core.Share.Snapshot": {"entry.cgi", 1, 2, "JSON"},
-			"SYNO.Core.ISCSI.LUN":      {"entry.cgi", 1, 1, "JSON"},
-			"SYNO.DR.Plan":             {"entry.cgi", 1, 3, "JSON"},
+			"SYNO.API.Info":                   {"entry.cgi", 1, 1, "JSON"},
+			"SYNO.API.Auth":                   {"entry.cgi", 1, 7, ""},
+			"SYNO.Core.Share.Snapshot":        {"entry.cgi", 1, 2, "JSON"},
+			"SYNO.Core.ISCSI.LUN":             {"entry.cgi", 1, 1, "JSON"},
+			"SYNO.DR.Plan":                    {"entry.cgi", 1, 3, "JSON"},
+			"SYNO.DisasterRecovery.Retention": {"entry.cgi", 1, 1, "JSON"},
 		}},
 		{"dsm6", Options{Profile: DSM6}, map[string]entry{
-			"SYNO.API.Info":            {"query.cgi", 1, 1, ""},
-			"SYNO.API.Auth":            {"auth.cgi", 1, 6, ""},
-			"SYNO.Core.Share.Snapshot": {"entry.cgi", 1, 2, "JSON"},
-			"SYNO.Core.ISCSI.LUN":      {"entry.cgi", 1, 1, "JSON"},
-			"SYNO.DR.Plan":             {"entry.cgi", 1, 3, "JSON"},
+			"SYNO.API.Info":                   {"query.cgi", 1, 1, ""},
+			"SYNO.API.Auth":                   {"auth.cgi", 1, 6, ""},
+			"SYNO.Core.Share.Snapshot":        {"entry.cgi", 1, 2, "JSON"},
+			"SYNO.Core.ISCSI.LUN":             {"entry.cgi", 1, 1, "JSON"},
+			"SYNO.DR.Plan":                    {"entry.cgi", 1, 3, "JSON"},
+			"SYNO.DisasterRecovery.Retention": {"entry.cgi", 1, 1, "JSON"},
 		}},
 		{"no DR package", Options{NoDRPackage: true}, map[string]entry{
 			"SYNO.API.Info":            {"entry.cgi", 1, 1, "JSON"},
@@ -129,7 +131,7 @@ func TestInfo(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.opts)
-			for _, q := range []string{"all", `"all"`, "SYNO.API.Info,SYNO.API.Auth,SYNO.Core.Share.Snapshot,SYNO.Core.ISCSI.LUN,SYNO.DR.Plan,SYNO.Nope"} {
+			for _, q := range []string{"all", `"all"`, "SYNO.API.Info,SYNO.API.Auth,SYNO.Core.Share.Snapshot,SYNO.Core.ISCSI.LUN,SYNO.DR.Plan,SYNO.DisasterRecovery.Retention,SYNO.Nope"} {
 				a := h.get("/webapi/query.cgi", "api=SYNO.API.Info&version=1&method=query&query="+url.QueryEscape(q))
 				wantCode(t, "Info query="+q, a, 0)
 				var got map[string]entry

@@ -41,8 +41,9 @@ type shareSnap struct {
 }
 
 type share struct {
-	name  string
-	snaps map[string]*shareSnap
+	name      string
+	snaps     map[string]*shareSnap
+	retention Retention
 }
 
 // sorted returns the snapshots oldest first.

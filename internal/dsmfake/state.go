@@ -44,6 +44,50 @@ type seedShare struct {
 	Name      string              `yaml:"name"`
 	Snapshots []seedShareSnapshot `yaml:"snapshots,omitempty"`
 	Generate  *seedGenerate       `yaml:"generate,omitempty"`
+	Retention *seedRetention      `yaml:"retention,omitempty"`
+}
+
+// seedRetention is DSM's own retention policy of a share or LUN; task_id 0 or -1 = none.
+type seedRetention struct {
+	TaskID     int `yaml:"task_id"`
+	PolicyType int `yaml:"policy_type,omitempty"`
+	RetainDays int `yaml:"retain_days,omitempty"`
+	Hourly     int `yaml:"hourly,omitempty"`
+	Daily      int `yaml:"daily,omitempty"`
+	Weekly     int `yaml:"weekly,omitempty"`
+	Monthly    int `yaml:"monthly,omitempty"`
+	Yearly     int `yaml:"yearly,omitempty"`
+	Recently   int `yaml:"recently,omitempty"`
+}
+
+// retention checks the block and returns it as a Retention.
+func (r *seedRetention) retention() (Retention, error) {
+	if r == nil {
+		return Retention{}, nil
+	}
+	if r.TaskID < -1 {
+		return Retention{}, fmt.Errorf("retention.task_id %d is below -1", r.TaskID)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"policy_type", r.PolicyType}, {"retain_days", r.RetainDays}, {"hourly", r.Hourly}, {"daily", r.Daily},
+		{"weekly", r.Weekly}, {"monthly", r.Monthly}, {"yearly", r.Yearly}, {"recently", r.Recently}} {
+		if f.v < 0 {
+			return Retention{}, fmt.Errorf("retention.%s %d is negative", f.name, f.v)
+		}
+	}
+	return Retention{TaskID: max(r.TaskID, 0), PolicyType: r.PolicyType, RetainDays: r.RetainDays, Hourly: r.Hourly,
+		Daily: r.Daily, Weekly: r.Weekly, Monthly: r.Monthly, Yearly: r.Yearly, Recently: r.Recently}, nil
+}
+
+// seedRetentionOf is the dump of a retention policy; nil when none was ever set.
+func seedRetentionOf(r Retention) *seedRetention {
+	if r == (Retention{}) {
+		return nil
+	}
+	return &seedRetention{TaskID: r.TaskID, PolicyType: r.PolicyType, RetainDays: r.RetainDays, Hourly: r.Hourly,
+		Daily: r.Daily, Weekly: r.Weekly, Monthly: r.Monthly, Yearly: r.Yearly, Recently: r.Recently}
 }
 
 type seedShareSnapshot struct {
@@ -78,6 +122,7 @@ type seedLUN struct {
 	Type      string            `yaml:"type,omitempty"`
 	Snapshots []seedLUNSnapshot `yaml:"snapshots,omitempty"`
 	Generate  *seedGenerate     `yaml:"generate,omitempty"`
+	Retention *seedRetention    `yaml:"retention,omitempty"`
 }
 
 type seedLUNSnapshot struct {
@@ -306,6 +351,11 @@ func (n *NAS) apply(sf *seedFile) error {
 			continue
 		}
 		sh := n.addShare(s.Name)
+		if r, err := s.Retention.retention(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		} else {
+			sh.retention = r
+		}
 		add := func(what string, ss ShareSnapshot) {
 			if ss.Name != "" && sh.snaps[ss.Name] != nil {
 				errs = append(errs, fmt.Errorf("%s %s: snapshot %s is listed twice", where, what, ss.Name))
@@ -359,6 +409,11 @@ func (n *NAS) apply(sf *seedFile) error {
 			continue
 		}
 		ls := n.addLUN(LUN{UUID: l.UUID, Name: l.Name, Location: l.Location, Size: l.Size, TypeStr: l.Type})
+		if r, err := l.Retention.retention(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", where, err))
+		} else {
+			ls.retention = r
+		}
 		ids := map[int]bool{}
 		for j, s := range l.Snapshots {
 			what := fmt.Sprintf("%s snapshots[%d]", where, j)
@@ -418,8 +473,8 @@ func (n *NAS) apply(sf *seedFile) error {
 	return errors.Join(errs...)
 }
 
-// DumpState writes the whole state (options, users, shares, LUNs, plans and their syncs) in
-// the seed schema; sessions, faults and counters are not part of it.
+// DumpState writes the whole state (options, users, shares, LUNs, their retention policies,
+// plans and their syncs) in the seed schema; sessions, faults and counters are not part of it.
 func (n *NAS) DumpState(w io.Writer) error {
 	n.mu.Lock()
 	sf := n.seed()
@@ -456,7 +511,7 @@ func (n *NAS) seed() *seedFile {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		ss := seedShare{Name: name}
+		ss := seedShare{Name: name, Retention: seedRetentionOf(n.shares[name].retention)}
 		for _, s := range n.shares[name].sorted() {
 			d := seedShareSnapshot{Name: s.Name, Time: stamp{s.Time}, Desc: s.Desc, Lock: s.Lock,
 				Schedule: s.Schedule, WORMDays: s.WORMDays, AppKeys: s.AppKeys, Hide: s.Hide}
@@ -468,7 +523,8 @@ func (n *NAS) seed() *seedFile {
 		sf.Shares = append(sf.Shares, ss)
 	}
 	for _, l := range n.sortedLUNs() {
-		sl := seedLUN{UUID: l.UUID, Name: l.Name, Location: l.Location, Size: l.Size, Type: l.TypeStr}
+		sl := seedLUN{UUID: l.UUID, Name: l.Name, Location: l.Location, Size: l.Size, Type: l.TypeStr,
+			Retention: seedRetentionOf(l.retention)}
 		for _, s := range l.sorted() {
 			sl.Snapshots = append(sl.Snapshots, seedLUNSnapshot{UUID: s.UUID, ID: s.ID, Name: s.Name,
 				Time: stamp{s.Time}, Desc: s.Desc, Locked: s.Locked, WORM: s.WORM, AppKeys: s.AppKeys,

@@ -86,6 +86,10 @@ func TestDumpRoundTrip(t *testing.T) {
 	n.AddLUNSnapshot("l", LUNSnapshot{UUID: "u1", ID: 7, Name: "n", Time: clk.now(), Desc: "d", Locked: true,
 		WORM: true, AppKeys: []string{"k"}, TakenBy: "me", AppConsistent: true})
 	n.AddPlan(Plan{ID: "p", TargetType: "lun", TargetName: "l", SendEncrypted: true})
+	shareRet := Retention{TaskID: 3, PolicyType: 1, RetainDays: 7, Hourly: 24, Daily: 7, Weekly: 2, Monthly: 1, Yearly: 1, Recently: 5}
+	lunRet := Retention{TaskID: 4, RetainDays: 30}
+	n.SetRetention("share", "s", shareRet)
+	n.SetRetention("lun", "l", lunRet)
 	n.mu.Lock()
 	n.plans["p"].records = append(n.plans["p"].records, SyncRecord{PlanID: "p", Time: clk.now(), LockSnapshot: true, Description: "d", Snapshot: "u1"})
 	n.mu.Unlock()
@@ -119,6 +123,16 @@ func TestDumpRoundTrip(t *testing.T) {
 		!o.RequireSynoToken || o.MaxFailedLogins != 9 || o.Zone.String() != "Asia/Tokyo" {
 		t.Errorf("options after the round trip = %+v", o)
 	}
+	m.mu.Lock()
+	gotShare, gotLUN, gotEmpty := m.shares["s"].retention, m.luns["l"].retention, m.shares["empty"].retention
+	m.mu.Unlock()
+	if gotShare != shareRet || gotLUN != lunRet || gotEmpty != (Retention{}) {
+		t.Errorf("retention after the round trip: share %+v, LUN %+v, empty %+v; want %+v, %+v and none",
+			gotShare, gotLUN, gotEmpty, shareRet, lunRet)
+	}
+	if !strings.Contains(first.String(), "task_id: 3") || strings.Count(first.String(), "retention:") != 2 {
+		t.Errorf("dump lacks the retention blocks, or has one for a share without:\n%s", first.String())
+	}
 	if s := m.ShareSnapshots("empty"); s != nil {
 		t.Errorf("share empty = %v", s)
 	}
@@ -148,6 +162,9 @@ func TestLoadStateErrors(t *testing.T) {
 		{"lun without uuid", "luns:\n  - name: x\n", "luns[0]: uuid is empty"},
 		{"lun snapshot without time", "luns:\n  - uuid: l\n    snapshots:\n      - desc: x\n", "time is missing"},
 		{"negative LUN snapshot id", "luns:\n  - uuid: l\n    snapshots:\n      - {time: 2025-01-01T00:00:00Z, id: -4}\n", "id -4 is negative"},
+		{"negative retention count", "shares:\n  - name: s\n    retention: {task_id: 1, daily: -1}\n", "shares[0]: retention.daily -1 is negative"},
+		{"retention task id", "luns:\n  - uuid: l\n    retention: {task_id: -2}\n", "luns[0]: retention.task_id -2 is below -1"},
+		{"unknown retention key", "shares:\n  - name: s\n    retention: {keep: 3}\n", "field keep not found"},
 		{"plan target type", "plans:\n  - id: p\n    target_type: volume\n    target: x\n", "target_type \"volume\""},
 		{"plan without target", "plans:\n  - id: p\n", "target is empty"},
 		{"not yaml", "shares: [\n", "seed: yaml"},
@@ -267,6 +284,15 @@ func TestDocSchemaExample(t *testing.T) {
 	}
 	if got := n.LUNSnapshots("0b7c6f7e-1111-4c3e-9d5e-000000000001"); len(got) != 41 {
 		t.Errorf("LUN has %d snapshots, want 41", len(got))
+	}
+	n.mu.Lock()
+	homes, lun := n.shares["homes"].retention, n.luns["0b7c6f7e-1111-4c3e-9d5e-000000000001"].retention
+	n.mu.Unlock()
+	if want := (Retention{TaskID: 3, RetainDays: 7, Hourly: 24, Daily: 7, Weekly: 2, Monthly: 1}); homes != want {
+		t.Errorf("homes retention = %+v, want %+v", homes, want)
+	}
+	if want := (Retention{TaskID: 4, RetainDays: 30}); lun != want {
+		t.Errorf("LUN retention = %+v, want %+v", lun, want)
 	}
 	if got := n.SyncRecords("p-1"); len(got) != 1 {
 		t.Errorf("plan p-1 has %d syncs, want 1", len(got))
