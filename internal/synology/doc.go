@@ -1,5 +1,5 @@
 // Package synology is a client for the Synology DSM Web API calls snapd needs: share and
-// LUN snapshots and Snapshot Replication plans.
+// LUN snapshots, Snapshot Replication plans and DSM's own retention policies.
 //
 // The wire protocol, and the choices made where DSM is undocumented, are in DSM-API.md
 // (its Decisions table is followed). Choices this package adds:
@@ -38,6 +38,14 @@
 //     back to the main site's `target_name`; Plan.Mode is DSM's numeric sync mode as text;
 //     LastSync is the newest finished record of `sync_report`.
 //   - LUN snapshots are taken with taken_by "snapd".
+//   - DSMRetention reads SYNO.DisasterRecovery.Retention get v1 (a Snapshot Replication
+//     API, asked about in SYNO.API.Info with the others) with type "share" and the share
+//     name, or type "lun" and the LUN's UUID; the LUN form is a guess. The model is a
+//     guess from one live sample: tid -1 means no retention task is set up (Active
+//     false, and the counts are only DSM's defaults); any other tid means DSM's own
+//     retention prunes the target with the counts given. An answer without tid is
+//     ErrProtocol; counts may be numbers or strings. Codes 402 and 18990531 from this API
+//     are taken to mean an unknown share or LUN (ErrNotFound), also a guess.
 //   - Error strings and log lines are scrubbed of the password, session ids, SynoTokens,
 //     device ids and OTP codes; the URL never carries them.
 package synology

@@ -108,11 +108,12 @@ func (e *PartialError) Is(target error) bool {
 }
 
 const (
-	apiInfoName = "SYNO.API.Info"
-	apiAuth     = "SYNO.API.Auth"
-	apiShare    = "SYNO.Core.Share.Snapshot"
-	apiLUN      = "SYNO.Core.ISCSI.LUN"
-	apiPlan     = "SYNO.DR.Plan"
+	apiInfoName  = "SYNO.API.Info"
+	apiAuth      = "SYNO.API.Auth"
+	apiShare     = "SYNO.Core.Share.Snapshot"
+	apiLUN       = "SYNO.Core.ISCSI.LUN"
+	apiPlan      = "SYNO.DR.Plan"
+	apiRetention = "SYNO.DisasterRecovery.Retention"
 )
 
 var commonCodes = map[int]string{
@@ -198,6 +199,13 @@ var planCodes = map[int]string{
 	400: "no such replication plan",
 }
 
+// retentionCodes are guesses: DSM's codes for an unknown target of a retention read are
+// not documented, so the share and LUN APIs' codes are assumed.
+var retentionCodes = map[int]string{
+	402:      "no such shared folder",
+	18990531: "no such LUN",
+}
+
 // namespace tells which code table an API's codes above 400 come from.
 type namespace int
 
@@ -207,6 +215,7 @@ const (
 	nsShare
 	nsLUN
 	nsPlan
+	nsRetention
 )
 
 func namespaceOf(api string) namespace {
@@ -219,15 +228,18 @@ func namespaceOf(api string) namespace {
 		return nsLUN
 	case strings.HasPrefix(api, "SYNO.DR."):
 		return nsPlan
+	case api == apiRetention:
+		return nsRetention
 	}
 	return nsCommon
 }
 
 var namespaceCodes = map[namespace]map[int]string{
-	nsAuth:  authCodes,
-	nsShare: shareCodes,
-	nsLUN:   lunCodes,
-	nsPlan:  planCodes,
+	nsAuth:      authCodes,
+	nsShare:     shareCodes,
+	nsLUN:       lunCodes,
+	nsPlan:      planCodes,
+	nsRetention: retentionCodes,
 }
 
 func codeMeaning(api string, code int) string {
@@ -292,6 +304,10 @@ func codeSentinels(api string, code int) []error {
 		}
 	case nsPlan:
 		if code == 400 {
+			return []error{ErrNotFound}
+		}
+	case nsRetention:
+		if code == 402 || code == 18990531 {
 			return []error{ErrNotFound}
 		}
 	}

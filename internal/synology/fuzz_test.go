@@ -19,6 +19,7 @@ var docAnswers = []string{
 	`{"data":[{"5c9bf4a7-05ea-4cb8-b9e0-e0b0ca1186b0":18990540}],"success":true}`,
 	`{"data":{"has_fail":false,"result":[{"api":"a","method":"m","version":2,"success":true,"data":{}}]},"success":true}`,
 	`{"success":true,"data":{"SYNO.API.Auth":{"path":"entry.cgi","minVersion":1,"maxVersion":7}}}`,
+	retentionSample,
 	`<html><body>login</body></html>`,
 	`{"success":true,"data":{"snap`,
 }
@@ -101,6 +102,16 @@ func FuzzDecodeLUNs(f *testing.F) {
 
 func FuzzDecodePlans(f *testing.F) {
 	fuzzData(f, func(d json.RawMessage) error { _, err := decodePlans(d); return err })
+}
+
+func FuzzDecodeRetention(f *testing.F) {
+	fuzzData(f, func(d json.RawMessage) error {
+		r, err := decodeRetention(d)
+		if err == nil && r.Active != (r.TaskID != -1) {
+			panic("Active does not follow tid")
+		}
+		return err
+	})
 }
 
 func FuzzItemFailures(f *testing.F) {

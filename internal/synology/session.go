@@ -28,7 +28,7 @@ type apiInfo struct {
 }
 
 // wanted lists the APIs the client asks SYNO.API.Info about.
-var wanted = []string{apiAuth, apiShare, apiLUN, apiPlan}
+var wanted = []string{apiAuth, apiShare, apiLUN, apiPlan, apiRetention}
 
 // knownVersion is the highest version of each call this client speaks.
 func knownVersion(api, method string) int {
