@@ -316,7 +316,15 @@ func (d *daemon) catchUp(cfg *policy.Config, now time.Time) {
 		}
 		d.runner().Journal.Append(state.Entry{Time: now, Policy: p.Name, NAS: p.NAS, Target: string(p.Kind) + ":" + p.Target, Action: runner.ActionMissed, Outcome: runner.OutcomeOK, Count: n})
 		d.log.Warn().Str("action", runner.ActionMissed).Str("policy", p.Name).Int("count", n).Time("latest", latest).Msg("runs missed while snapd was down; running once now")
-		d.sched.RunOnce(p.Name, latest)
+		if err := d.sched.RunOnce(p.Name, latest); err != nil {
+			d.log.Error().Err(err).Str("policy", p.Name).Msg("cannot queue the catch-up run")
+			continue
+		}
+		// The catch-up serves the latest missed fire; record it so a second crash before
+		// the next fire does not count the same fires again.
+		if err := d.db.SetLastScheduled(p.Name, latest); err != nil {
+			d.log.Error().Err(err).Str("policy", p.Name).Msg("cannot record the catch-up")
+		}
 	}
 }
 

@@ -10,9 +10,45 @@ import (
 )
 
 // Reconcile settles the intents a crash left open: it asks the NAS what became of each
-// action and journals that. Intents whose NAS cannot be reached stay open for the next
-// start. It returns how many intents it settled.
+// action and journals that. Intents whose NAS cannot be reached stay open; they are
+// tried again before the next run on their target, and at the next start. It returns
+// how many intents it settled.
 func (r *Runner) Reconcile(ctx context.Context) (int, error) {
+	pending, err := r.Journal.PendingIntents()
+	if err != nil {
+		return 0, err
+	}
+	keys := map[string]bool{}
+	var order []string
+	for _, in := range pending {
+		k := intentKey(in)
+		if !keys[k] {
+			keys[k] = true
+			order = append(order, k)
+		}
+	}
+	settled := 0
+	var errs []error
+	for _, k := range order {
+		_, release, err := r.Shared.locks.acquire(ctx, k)
+		if err != nil {
+			return settled, err
+		}
+		n, err := r.reconcileTarget(ctx, k)
+		release()
+		settled += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return settled, errors.Join(errs...)
+}
+
+func intentKey(in state.Intent) string { return in.NAS + "/" + in.Kind + ":" + in.Target }
+
+// reconcileTarget settles the open intents of one target. The caller holds the target's
+// lock, so none of them is in flight.
+func (r *Runner) reconcileTarget(ctx context.Context, key string) (int, error) {
 	pending, err := r.Journal.PendingIntents()
 	if err != nil {
 		return 0, err
@@ -20,6 +56,9 @@ func (r *Runner) Reconcile(ctx context.Context) (int, error) {
 	settled := 0
 	var errs []error
 	for _, in := range pending {
+		if intentKey(in) != key {
+			continue
+		}
 		entries, err := r.settle(ctx, in)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("intent %d (%s on %s): %w", in.ID, in.Action, in.Target, err))
@@ -32,7 +71,7 @@ func (r *Runner) Reconcile(ctx context.Context) (int, error) {
 		for _, e := range entries {
 			r.logEntry(e)
 		}
-		r.Log.Info().Str("policy", in.Policy).Str("action", in.Action).Uint64("intent", in.ID).Msg("reconciled an action interrupted by a restart")
+		r.Log.Info().Str("policy", in.Policy).Str("action", in.Action).Uint64("intent", in.ID).Msg("reconciled an interrupted action")
 		settled++
 	}
 	return settled, errors.Join(errs...)

@@ -60,6 +60,13 @@ func (r *Runner) Run(ctx context.Context, name string, steps Steps, fire time.Ti
 		return nil, err
 	}
 	defer release()
+	if r.Journal != nil && !steps.DryRun {
+		// Settle what an earlier interrupted action left open on this target first, so
+		// its outcome is known before this run decides anything.
+		if _, err := r.reconcileTarget(ctx, targetKey(p)); err != nil {
+			r.Log.Warn().Err(err).Str("policy", p.Name).Msg("an interrupted action could not be reconciled yet")
+		}
+	}
 
 	start := r.now()
 	res := &Result{Policy: p.Name, Target: t.String()}
@@ -182,8 +189,10 @@ func (r *Runner) create(ctx context.Context, p *policy.Policy, t *target, tl *ta
 		// The request may have landed: look before trying again.
 		list, lerr := t.list(ctx)
 		if lerr != nil {
+			// Whether it landed is unknown: the intent stays open and is settled before
+			// the next run on this target (or at the next start).
 			err = fmt.Errorf("create snapshot of %s: outcome unknown (%v) and the list failed: %w", t, err, lerr)
-			finish("", err)
+			r.Log.Error().Str("policy", p.Name).Str("target", t.String()).Err(err).Msg("create outcome unknown; will reconcile")
 			return "", nil, err
 		}
 		if s, ok := landed(list, desc, start, lastNewest); ok {

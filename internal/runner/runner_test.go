@@ -393,3 +393,38 @@ func TestLUNPolicy(t *testing.T) {
 		t.Errorf("LUN snapshots = %v, want %v", left, want)
 	}
 }
+
+// TestUncertainCreateWithFailedListIsSettledBeforeTheNextRun: the create's answer is
+// lost and so is the list that should tell whether it landed. The intent stays open and
+// the next run on the target settles it from the NAS before doing anything else.
+func TestUncertainCreateWithFailedListIsSettledBeforeTheNextRun(t *testing.T) {
+	e := newEnv(t, hourly)
+	ctx := context.Background()
+	e.nas.InjectFault(dsmfake.Fault{API: "SYNO.Core.Share.Snapshot", Method: "create", DropAfter: true, Times: 1})
+	e.nas.InjectFault(dsmfake.Fault{API: "SYNO.Core.Share.Snapshot", Method: "list", Code: 117, Times: 1})
+	if _, err := e.r.Run(ctx, "homes", Steps{Create: true, Prune: true}, time.Time{}); err == nil {
+		t.Fatal("Run succeeded although the create's outcome was unknown")
+	}
+	landed := e.shareNames("homes")
+	if len(landed) != 1 {
+		t.Fatalf("snapshots after the lost create = %v, want the one that landed", landed)
+	}
+	if in, _ := e.db.PendingIntents(); len(in) != 1 {
+		t.Fatalf("pending intents = %v, want the open create", in)
+	}
+	e.clock.Add(time.Hour)
+	res, err := e.r.Run(ctx, "homes", Steps{Create: true}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := e.db.PendingIntents(); len(in) != 0 {
+		t.Errorf("pending intents after the next run = %v, want none", in)
+	}
+	want := []string{"snapshot.create ok " + landed[0], "snapshot.create ok " + res.Created}
+	if got := e.journal(); !slices.Equal(got, want) {
+		t.Errorf("journal = %v, want %v", got, want)
+	}
+	if n := e.nas.Count("SYNO.Core.Share.Snapshot", "create"); n != 2 {
+		t.Errorf("create calls = %d, want 2 (one per run, none blind)", n)
+	}
+}
