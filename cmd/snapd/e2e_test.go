@@ -740,3 +740,32 @@ func TestLoginWith2FA(t *testing.T) {
 		t.Error("the password was written to the state database")
 	}
 }
+
+// TestCatchUp stops the daemon for a few fires of its schedule: at the next start the
+// missed fires are journaled as one run.missed with their count, and the policy runs.
+func TestCatchUp(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig(strings.Replace(fastPolicy, "@every 1s", "@every 2s", 1))
+	d := w.start()
+	eventually(t, 30*time.Second, "a scheduled run", func() bool { return w.nas.Count("SYNO.DR.Plan", "sync") >= 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.wait(t, 30*time.Second)
+	time.Sleep(5 * time.Second) // two or three fires missed
+	d2 := w.start()
+	eventually(t, 30*time.Second, "the run.missed entry", func() bool {
+		out, _, _ := w.cli("journal", "--json")
+		return strings.Contains(out, `"run.missed"`)
+	})
+	d2.cmd.Process.Signal(syscall.SIGTERM)
+	d2.wait(t, 30*time.Second)
+	out, _, _ := w.cli("journal", "--json")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"run.missed"`) {
+			var e struct{ Count int }
+			json.Unmarshal([]byte(line), &e)
+			if e.Count < 2 {
+				t.Errorf("run.missed count = %d, want at least 2 (%s)", e.Count, line)
+			}
+		}
+	}
+}
