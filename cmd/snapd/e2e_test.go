@@ -8,7 +8,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -715,6 +717,63 @@ func TestNASCommands(t *testing.T) {
 	}
 }
 
+// TestValidateDSMRetention checks that `validate --connect` warns, without failing, about
+// each target DSM's own retention also prunes, and says it cannot tell without Snapshot
+// Replication.
+func TestValidateDSMRetention(t *testing.T) {
+	w := newWorld(t)
+	w.nas.AddLUN(dsmfake.LUN{UUID: "lun-uuid-1", Name: "vm-store"})
+	w.writeConfig(`  homes:
+    nas: nas1
+    share: homes
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+  vms:
+    nas: nas1
+    lun: vm-store
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+`)
+	out, errs, code := w.cli("validate", "--connect")
+	if code != 0 || !strings.Contains(out, "every share, LUN and plan exists") || strings.Contains(errs, "retention") {
+		t.Errorf("validate --connect without DSM retention: exit %d, want 0 and no warning\n%s%s", code, out, errs)
+	}
+	if got := w.nas.Count("SYNO.DisasterRecovery.Retention", "get"); got != 2 {
+		t.Errorf("retention reads = %d, want one per policy", got)
+	}
+
+	w.nas.SetRetention("share", "homes", dsmfake.Retention{TaskID: 3, RetainDays: 7, Hourly: 24, Daily: 7, Weekly: 2, Monthly: 1})
+	w.nas.SetRetention("lun", "lun-uuid-1", dsmfake.Retention{TaskID: 4, RetainDays: 30})
+	out, errs, code = w.cli("validate", "--connect")
+	wantLines := []string{
+		"snapd: warning: policy homes: DSM's own retention also prunes share homes (task 3: keep 7 days, hourly 24, daily 7, weekly 2, monthly 1); its deletions do not respect snapd's policy\n",
+		"snapd: warning: policy vms: DSM's own retention also prunes LUN vm-store (task 4: keep 30 days); its deletions do not respect snapd's policy\n",
+	}
+	if code != 0 || !strings.Contains(out, "every share, LUN and plan exists") {
+		t.Errorf("validate --connect with DSM retention: exit %d, want 0\n%s%s", code, out, errs)
+	}
+	for _, l := range wantLines {
+		if !strings.Contains(errs, l) {
+			t.Errorf("validate --connect stderr lacks %q:\n%s", l, errs)
+		}
+	}
+	for _, r := range w.nas.Requests() {
+		if r.API == "SYNO.DisasterRecovery.Retention" && r.Params.Get("type") == `"lun"` && r.Params.Get("name") != `"lun-uuid-1"` {
+			t.Errorf("LUN retention read by name=%s, want the LUN's UUID", r.Params.Get("name"))
+		}
+	}
+
+	// Without Snapshot Replication there is nothing to ask: a neutral line, no warning.
+	o := w.nas.Options()
+	o.NoDRPackage = true
+	w.nas.SetOptions(o)
+	out, errs, code = w.cli("validate", "--connect")
+	if code != 0 || !strings.Contains(out, "nas nas1: DSM's own retention: cannot tell: Snapshot Replication not installed\n") ||
+		strings.Count(out, "cannot tell") != 1 || strings.Contains(errs, "retention") {
+		t.Errorf("validate --connect without Snapshot Replication: exit %d, want 0, one neutral line and no warning\n%s%s", code, out, errs)
+	}
+}
+
 // TestLoginWith2FA answers the OTP prompt on stdin and checks that the device token is
 // stored and used: the next login needs no code.
 func TestLoginWith2FA(t *testing.T) {
@@ -768,4 +827,46 @@ func TestCatchUp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMetricsEndpoint scrapes /metrics of a running daemon.
+func TestMetricsEndpoint(t *testing.T) {
+	w := newWorld(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	w.writeConfig(fastPolicy)
+	cfg, _ := os.ReadFile(w.config)
+	os.WriteFile(w.config, []byte(strings.Replace(string(cfg), "timezone: UTC\n", "timezone: UTC\nmetrics: {listen: \""+addr+"\"}\n", 1)), 0o600)
+	d := w.start()
+	eventually(t, 30*time.Second, "two runs", func() bool { return w.nas.Count("SYNO.DR.Plan", "sync") >= 2 })
+	var body string
+	eventually(t, 10*time.Second, "a scrape", func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == 200
+	})
+	for _, want := range []string{
+		`snapd_policy_last_run_success{policy="homes"} 1`,
+		`snapd_policy_last_create_timestamp_seconds{policy="homes"}`,
+		`snapd_policy_last_sync_timestamp_seconds{policy="homes"}`,
+		`snapd_policy_newest_snapshot_timestamp_seconds{policy="homes"}`,
+		`snapd_dsm_requests_total{api="SYNO.Core.Share.Snapshot",method="create",nas="nas1",outcome="ok"}`,
+		`snapd_dsm_logins_total{nas="nas1"} 1`,
+		`snapd_schedule_fire_delay_seconds_count{policy="homes"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.wait(t, 30*time.Second)
 }
