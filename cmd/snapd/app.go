@@ -177,18 +177,43 @@ func (a *app) openState(cfg *policy.Config) (*stateDB, error) {
 	return &stateDB{DB: db, dir: dir}, nil
 }
 
-// client builds the client of one NAS, with its stored device token when the state can
-// be read without disturbing a running daemon.
+// client builds the client of one NAS, with its stored 2FA device token: from db when
+// the command has the journal open, else from the running daemon, else from the journal
+// opened read-only.
 func (a *app) client(cfg *policy.Config, nasName string, db *stateDB) (*synology.Client, error) {
 	n, ok := cfg.NAS[nasName]
 	if !ok {
 		return nil, usagef("no NAS %q in %s", nasName, cfg.Path)
 	}
-	tok := ""
+	var tok string
 	if db != nil {
 		tok, _, _ = db.DeviceToken(nasName)
+	} else {
+		tok = a.storedToken(cfg, nasName)
 	}
 	return daemon.NewClient(n, tok, a.logger(), nil)
+}
+
+// storedToken finds a NAS's device token without disturbing a running daemon; "" when
+// there is none or it cannot be read.
+func (a *app) storedToken(cfg *policy.Config, nasName string) string {
+	raw, _ := json.Marshal(daemon.DeviceTokenArgs{NAS: nasName})
+	var tok string
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if asked, err := a.askDaemon(ctx, control.Request{Cmd: "device-token", Args: raw}, &tok); asked {
+		if err != nil {
+			return ""
+		}
+		return tok
+	}
+	db, err := state.Open(daemon.StateDir(cfg), state.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	tok, _, _ = db.DeviceToken(nasName)
+	return tok
 }
 
 // directRunner builds a runner over the state database, for one-off commands when no

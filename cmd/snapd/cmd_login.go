@@ -37,7 +37,7 @@ func cmdLogin(ctx context.Context, a *app, args []string) error {
 	defer c.Close(context.Background())
 	err = c.Login(ctx)
 	if err == nil {
-		fmt.Fprintf(a.stdout, "logged in to %s without a one-time code: no device token needed\n", *nasName)
+		fmt.Fprintf(a.stdout, "logged in to %s without a one-time code (the account has no 2FA, or its stored device token is valid)\n", *nasName)
 		return nil
 	}
 	if !errors.Is(err, synology.ErrOTPRequired) {

@@ -752,6 +752,7 @@ func TestValidateDSMRetention(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "every share, LUN and plan exists") {
 		t.Errorf("validate --connect with DSM retention: exit %d, want 0\n%s%s", code, out, errs)
 	}
+	t.Logf("validate --connect with DSM retention:\n%s%s", out, errs)
 	for _, l := range wantLines {
 		if !strings.Contains(errs, l) {
 			t.Errorf("validate --connect stderr lacks %q:\n%s", l, errs)
@@ -793,6 +794,10 @@ func TestLoginWith2FA(t *testing.T) {
 	// With the stored token a one-off run logs in without a code.
 	if _, errs, code := w.cli("snapshot", "--policy", "homes", "--no-prune"); code != 0 {
 		t.Errorf("snapshot after login: exit %d: %s", code, errs)
+	}
+	// Commands that talk to the NAS without the journal open use the token too.
+	if out, errs, code := w.cli("plan", "--policy", "homes"); code != 0 {
+		t.Errorf("plan after login: exit %d\n%s%s", code, out, errs)
 	}
 	sd, _ := os.ReadFile(filepath.Join(w.dir, "state", "state.db"))
 	if bytes.Contains(sd, []byte("s3cret")) {

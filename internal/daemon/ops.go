@@ -161,6 +161,13 @@ func (d *daemon) handle(ctx context.Context, req control.Request) control.Respon
 		}
 		_, err := d.db.Append(es...)
 		return reply(nil, err, 1)
+	case "device-token":
+		var a DeviceTokenArgs
+		if err := unmarshalArgs(req.Args, &a); err != nil {
+			return reply(nil, err, 2)
+		}
+		tok, _, err := d.db.DeviceToken(a.NAS)
+		return reply(tok, err, 1)
 	case "set-device-token":
 		var a DeviceTokenArgs
 		if err := unmarshalArgs(req.Args, &a); err != nil {
