@@ -15,10 +15,10 @@ const FutureTolerance = 5 * time.Minute
 type Snapshot struct {
 	ID        string    // share snapshot name or LUN snapshot UUID
 	Time      time.Time // any UTC offset
+	WORMUntil time.Time // zero = not WORM; protected while at < WORMUntil
 	Owned     bool      // carries this policy's tag
 	Locked    bool
-	WORMUntil time.Time // zero = not WORM; protected while at < WORMUntil
-	Held      bool      // non-empty locked_app_keys (e.g. Snapshot Replication)
+	Held      bool // non-empty locked_app_keys (e.g. Snapshot Replication)
 }
 
 // Reason is a set of reasons for keeping a snapshot.
@@ -128,7 +128,8 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 	if len(snaps) == 0 {
 		return p
 	}
-	d := retentionSorted(snaps)
+	ord := retentionOrder(snaps)
+	d := make([]Decision, len(snaps))
 	p.Decisions = d
 
 	noRules := r.KeepLast <= 0 && r.Within <= 0 && r.Hourly <= 0 && r.Daily <= 0 &&
@@ -137,34 +138,31 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 	newest := r.Pick == PickNewest
 	limit := at.Add(FutureTolerance)
 
-	var rules [5]retPeriodRule
-	nrules := 0
-	for _, b := range [...]struct {
-		n      int
-		kind   retPeriodKind
-		reason Reason
-	}{
-		{r.Hourly, retHour, ReasonHourly},
-		{r.Daily, retDay, ReasonDaily},
-		{r.Weekly, retWeek, ReasonWeekly},
-		{r.Monthly, retMonth, ReasonMonthly},
-		{r.Yearly, retYear, ReasonYearly},
-	} {
-		if b.n > 0 {
-			rules[nrules] = retNewPeriodRule(b.n, b.kind, b.reason, newest, len(d))
-			nrules++
-		}
-	}
-	cal := retCalendar{loc: loc}
+	rules, nrules := retNewPeriodRules(
+		[retNumKinds]int{r.Hourly, r.Daily, r.Weekly, r.Monthly, r.Yearly},
+		[retNumKinds]Reason{ReasonHourly, ReasonDaily, ReasonWeekly, ReasonMonthly, ReasonYearly},
+		newest, len(snaps))
+	cal := retNewCalendar(loc)
 
 	var (
 		rank      int       // snapshots of the rule set seen so far
+		kept      int       // of them, kept so far
 		cutoff    time.Time // within: the oldest instant kept
 		checkFut  = true    // decisions are newest first, so future ones come first
 		withinEnd bool
+		// Every period rule holds its n periods and has walked past them, so
+		// until the zone's offset changes no snapshot can fall in a selected
+		// period: within one offset, local time only goes back as the walk
+		// does.
+		saturated bool
+		lastFed   = -1 // position of the last snapshot fed to the period rules
 	)
 	for i := range d {
-		x := &d[i]
+		x, s := &d[i], &snaps[ord.at(i)]
+		// Field by field: cheaper than copying the struct while the
+		// garbage collector runs. TestSnapshotFields guards the list.
+		x.ID, x.Time, x.WORMUntil = s.ID, s.Time, s.WORMUntil
+		x.Owned, x.Locked, x.Held = s.Owned, s.Locked, s.Held
 		var why Reason
 		if x.Locked {
 			why |= ReasonLocked
@@ -212,30 +210,50 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 		}
 		x.Reasons = why
 		rank++
+		if why == 0 {
+			// Deleted unless a period rule picks it (below) or min_keep
+			// needs it.
+			x.Delete = true
+			p.Deletes++
+		} else {
+			kept++
+		}
 
-		if nrules > 0 {
-			k := cal.keys(x.Time)
+		if nrules == 0 {
+			continue
+		}
+		sec := x.Time.Unix()
+		if cal.sameKeys(sec) {
+			// Every key is the previous snapshot's.
+			lastFed = i
+			continue
+		}
+		if saturated && cal.sameZone(sec) {
+			continue
+		}
+		cal.at(sec)
+		began := false
+		for j := range nrules {
+			began = rules[j].feed(cal.k[rules[j].kind], i, lastFed) || began
+		}
+		lastFed = i
+		if began {
+			saturated = true
 			for j := range nrules {
-				rules[j].add(k[rules[j].kind], i)
+				saturated = saturated && rules[j].passed()
 			}
 		}
 	}
 	for j := range nrules {
+		rules[j].finish(lastFed)
 		for _, s := range rules[j].sel {
-			d[s.rep].Reasons |= rules[j].reason
-		}
-	}
-
-	kept := 0 // snapshots of the rule set that are kept
-	for i := range d {
-		x := &d[i]
-		switch {
-		case x.Reasons&(ReasonNotOwned|ReasonFuture) != 0:
-		case x.Reasons == 0:
-			x.Delete = true
-			p.Deletes++
-		default:
-			kept++
+			x := &d[s.rep]
+			x.Reasons |= rules[j].reason
+			if x.Delete {
+				x.Delete = false
+				p.Deletes--
+				kept++
+			}
 		}
 	}
 	for i := 0; i < len(d) && kept < r.MinKeep && p.Deletes > 0; i++ {

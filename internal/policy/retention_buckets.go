@@ -40,29 +40,60 @@ const (
 // one date computation per day, not one time.In per snapshot.
 type retCalendar struct {
 	loc *time.Location
+	k   [retNumKinds]int64 // the keys of the last instant, indexed by retPeriodKind
 
-	zoneOK         bool
 	zoneLo, zoneHi int64 // the cached offset applies to Unix seconds in [zoneLo, zoneHi)
 	offset         int64 // seconds east of UTC
-	dayOK          bool
-	day            int64 // local days since 1970-01-01
-	dayKeys        [retNumKinds]int64
+	day            int64 // local days since 1970-01-01 of the last instant
+	hourLo, hourHi int64 // k holds for Unix seconds in [hourLo, hourHi)
 }
 
-// keys returns the period keys of t, indexed by retPeriodKind.
-func (c *retCalendar) keys(t time.Time) [retNumKinds]int64 {
-	sec := min(max(t.Unix(), -retMaxSec), retMaxSec)
-	if !c.zoneOK || sec < c.zoneLo || sec >= c.zoneHi {
+func retNewCalendar(loc *time.Location) retCalendar {
+	return retCalendar{
+		loc:    loc,
+		zoneLo: math.MaxInt64, zoneHi: math.MinInt64,
+		hourLo: math.MaxInt64, hourHi: math.MinInt64,
+		day: math.MinInt64,
+	}
+}
+
+// sameKeys reports whether sec (Unix seconds) has the keys of the last instant
+// passed to at: the same local hour at the same UTC offset.
+func (c *retCalendar) sameKeys(sec int64) bool {
+	return sec >= c.hourLo && sec < c.hourHi
+}
+
+// retDivBias is added to local seconds before dividing them into days and
+// hours, so that the division is unsigned; a multiple of a day, and larger
+// than any clamped local time.
+const retDivBias = retSecPerDay << 35
+
+// at sets c.k to the period keys of the instant sec (Unix seconds).
+func (c *retCalendar) at(sec int64) {
+	sec = min(max(sec, -retMaxSec), retMaxSec)
+	if sec < c.zoneLo || sec >= c.zoneHi {
 		c.lookupZone(sec)
 	}
-	local := sec + c.offset
-	day := retFloorDiv(local, retSecPerDay)
-	if !c.dayOK || day != c.day {
+	local := uint64(sec + c.offset + retDivBias)
+	if day := int64(local/retSecPerDay) - retDivBias/retSecPerDay; day != c.day {
 		c.setDay(day)
 	}
-	k := c.dayKeys
-	k[retHour] = retFloorDiv(local, retSecPerHour)<<24 + (retOffsetBias - c.offset)
-	return k
+	hour := int64(local/retSecPerHour) - retDivBias/retSecPerHour
+	c.k[retHour] = hour<<24 + (retOffsetBias - c.offset)
+	c.hourLo, c.hourHi = c.zoneLo, c.zoneHi
+	if sec > -retMaxSec && sec < retMaxSec { // else clamped: no cache
+		start := hour*retSecPerHour - c.offset
+		c.hourLo = max(c.hourLo, start)
+		c.hourHi = min(c.hourHi, start+retSecPerHour)
+	} else {
+		c.hourLo, c.hourHi = math.MaxInt64, math.MinInt64
+	}
+}
+
+// sameZone reports whether sec (Unix seconds) has the UTC offset of the last
+// instant passed to at.
+func (c *retCalendar) sameZone(sec int64) bool {
+	return sec >= c.zoneLo && sec < c.zoneHi && sec > -retMaxSec && sec < retMaxSec
 }
 
 func (c *retCalendar) lookupZone(sec int64) {
@@ -77,7 +108,6 @@ func (c *retCalendar) lookupZone(sec int64) {
 		c.zoneHi = hi.Unix()
 	}
 	c.offset = min(max(int64(off), -retOffsetBias+1), retOffsetBias-1)
-	c.zoneOK = true
 	if sec < c.zoneLo || sec >= c.zoneHi {
 		// Never expected; a one-instant range keeps keys right at the cost
 		// of a lookup per snapshot.
@@ -87,12 +117,12 @@ func (c *retCalendar) lookupZone(sec int64) {
 
 func (c *retCalendar) setDay(day int64) {
 	y, m, d := retCivilFromDays(day)
-	c.day, c.dayOK = day, true
-	c.dayKeys[retDay] = y*10000 + m*100 + d
-	c.dayKeys[retMonth] = y*100 + m
-	c.dayKeys[retYear] = y
+	c.day = day
+	c.k[retDay] = y*10000 + m*100 + d
+	c.k[retMonth] = y*100 + m
+	c.k[retYear] = y
 	iy, w := retISOWeek(day)
-	c.dayKeys[retWeek] = iy*100 + w
+	c.k[retWeek] = iy*100 + w
 }
 
 // retCivilFromDays converts days since 1970-01-01 to a proleptic Gregorian date
@@ -160,12 +190,14 @@ type retPeriod struct {
 	rep int
 }
 
-// retPeriodRule selects, from snapshots fed newest first, one snapshot of each of
-// the n most recent periods. Keys normally never grow along the walk, so a key
-// differing from the previous one starts a new period and a single comparison
-// with the smallest selected key tells it apart from a selected one. Where a
-// zone transition turns the calendar back (a fall-back across midnight, say),
-// a key may come back; the rule then indexes its selected periods in a map.
+// retPeriodRule selects, from snapshots fed newest first, one snapshot of each
+// of the n most recent periods. Keys normally never grow along the walk, so a
+// key differing from the previous one starts a new period and a single
+// comparison with the smallest selected key tells it apart from a selected
+// one. Where a zone transition turns the calendar back (a fall-back across
+// midnight, say), a key may come back; the rule then indexes its selected
+// periods in a map. Under pick oldest, the representative of a period is set
+// when the walk leaves it, so that staying in a period costs one comparison.
 type retPeriodRule struct {
 	n      int
 	kind   retPeriodKind
@@ -174,35 +206,55 @@ type retPeriodRule struct {
 
 	sel     []retPeriod // in order of first appearance, at most n
 	lo, hi  int64       // smallest and largest key in sel
-	prev    int64       // key of the previous snapshot
-	prevSel int         // index in sel of the previous snapshot's retPeriod, or -1
-	started bool
+	prev    int64       // key of the previous snapshot; math.MinInt64, no key, before the first
+	prevSel int         // index in sel of the previous snapshot's period, or -1
 	index   map[int64]int
 }
 
-func retNewPeriodRule(n int, kind retPeriodKind, reason Reason, newest bool, size int) retPeriodRule {
-	return retPeriodRule{
-		n: n, kind: kind, reason: reason, newest: newest,
-		sel: make([]retPeriod, 0, min(n, size)),
+// retNewPeriodRules returns a rule for each count n[kind] > 0, for a walk over
+// size snapshots, with one allocation for all of them.
+func retNewPeriodRules(n [retNumKinds]int, reasons [retNumKinds]Reason, newest bool, size int) ([retNumKinds]retPeriodRule, int) {
+	var rules [retNumKinds]retPeriodRule
+	total := 0
+	for _, c := range n {
+		if c > 0 {
+			total += min(c, size)
+		}
 	}
+	buf := make([]retPeriod, total)
+	nrules, off := 0, 0
+	for kind, c := range n {
+		if c <= 0 {
+			continue
+		}
+		c2 := min(c, size)
+		rules[nrules] = retPeriodRule{
+			n: c, kind: retPeriodKind(kind), reason: reasons[kind], newest: newest,
+			sel: buf[off : off : off+c2], prev: math.MinInt64, prevSel: -1,
+		}
+		off += c2
+		nrules++
+	}
+	return rules, nrules
 }
 
-// add feeds the snapshot at position pos with period key.
-func (r *retPeriodRule) add(key int64, pos int) {
-	if r.started && key == r.prev {
-		if r.prevSel >= 0 && !r.newest {
-			r.sel[r.prevSel].rep = pos
-		}
-		return
+// feed feeds the snapshot at position pos with period key; last is the
+// position of the snapshot fed before. It reports whether a period began.
+func (r *retPeriodRule) feed(key int64, pos, last int) bool {
+	if key == r.prev {
+		return false
 	}
-	r.started, r.prev = true, key
+	r.enter(key, pos, last)
+	return true
+}
+
+// enter feeds the snapshot at position pos whose key differs from the
+// previous snapshot's, at position last.
+func (r *retPeriodRule) enter(key int64, pos, last int) {
+	r.finish(last)
+	r.prev = key
 	j := r.find(key)
-	switch {
-	case j >= 0:
-		if !r.newest {
-			r.sel[j].rep = pos
-		}
-	case len(r.sel) < r.n:
+	if j < 0 && len(r.sel) < r.n {
 		j = len(r.sel)
 		r.sel = append(r.sel, retPeriod{key: key, rep: pos})
 		if j == 0 || key < r.lo {
@@ -216,6 +268,21 @@ func (r *retPeriodRule) add(key int64, pos int) {
 		}
 	}
 	r.prevSel = j
+}
+
+// finish ends the walk through the current period, whose last snapshot is at
+// position last.
+func (r *retPeriodRule) finish(last int) {
+	if r.prevSel >= 0 && !r.newest {
+		r.sel[r.prevSel].rep = last
+	}
+}
+
+// passed reports whether the rule holds its n periods and the last key fed
+// lies below all of them, so that keys that keep falling cannot change the
+// selection.
+func (r *retPeriodRule) passed() bool {
+	return len(r.sel) == r.n && r.prevSel < 0 && r.prev < r.lo
 }
 
 // find returns the index in sel of the period with key, or -1.

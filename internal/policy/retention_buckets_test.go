@@ -98,12 +98,17 @@ func TestCalendarKeys(t *testing.T) {
 					slices.Sort(secs)
 					slices.Reverse(secs)
 				}
-				c := retCalendar{loc: loc}
+				c := retNewCalendar(loc)
 				for _, s := range secs {
 					tm := time.Unix(s, 0)
-					got := c.keys(tm)
-					if want := retNaiveKeys(tm, loc); got != want {
-						t.Fatalf("retCalendar.keys(%s in %s) = %v, want %v", tm.UTC().Format(time.RFC3339), name, got, want)
+					if c.sameKeys(s) {
+						if got, want := c.k, retNaiveKeys(tm, loc); got != want {
+							t.Fatalf("retCalendar.sameKeys(%s in %s) with keys %v, want %v", tm.UTC().Format(time.RFC3339), name, got, want)
+						}
+					}
+					c.at(s)
+					if got, want := c.k, retNaiveKeys(tm, loc); got != want {
+						t.Fatalf("retCalendar.at(%s in %s) = %v, want %v", tm.UTC().Format(time.RFC3339), name, got, want)
 					}
 				}
 			})
@@ -154,10 +159,14 @@ func TestPeriodRule(t *testing.T) {
 		return out
 	}
 	run := func(keys []int64, n int, newest bool) []retPeriod {
-		r := retNewPeriodRule(n, retDay, ReasonDaily, newest, len(keys))
+		var counts [retNumKinds]int
+		counts[retDay] = n
+		rules, _ := retNewPeriodRules(counts, [retNumKinds]Reason{}, newest, len(keys))
+		r := &rules[0]
 		for pos, k := range keys {
-			r.add(k, pos)
+			r.feed(k, pos, pos-1)
 		}
+		r.finish(len(keys) - 1)
 		return r.sel
 	}
 	tests := [][]int64{

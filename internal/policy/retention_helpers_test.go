@@ -378,8 +378,8 @@ func retSummary(p Plan) map[string]string {
 	return m
 }
 
-// retOrder renders a plan's decision order as IDs.
-func retOrder(p Plan) string {
+// retIDs renders a plan's decision order as IDs.
+func retIDs(p Plan) string {
 	ids := make([]string, len(p.Decisions))
 	for i, d := range p.Decisions {
 		ids[i] = d.ID

@@ -24,7 +24,11 @@ func retRandomCase(rng *rand.Rand, zones []*time.Location) ([]Snapshot, Retentio
 	case 0:
 		origin = time.Date(2025, 10, 26, 3, 0, 0, 0, time.UTC)
 	case 4:
-		origin = time.Date(1867, 10, 19, 12, 0, 0, 0, time.UTC)
+		// Sitka's calendar went back a day on 1867-10-19.
+		origin = time.Date(1867, 10, 19, 12+rng.IntN(36), 0, 0, 0, time.UTC)
+		if sitka := zones[len(zones)-1]; sitka.String() == "America/Sitka" && rng.IntN(2) == 0 {
+			loc = sitka
+		}
 	case 1:
 		origin = time.Date(2025, 11, 2, 7, 0, 0, 0, time.UTC)
 	case 2:
@@ -83,6 +87,23 @@ func retRandomCase(rng *rand.Rand, zones []*time.Location) ([]Snapshot, Retentio
 		Yearly:           count(2, 5),
 		MinKeep:          rng.IntN(6),
 		MaxDeletesPerRun: rng.IntN(30),
+	}
+	if rng.IntN(3) == 0 {
+		// One small period rule: the walk soon passes all its periods.
+		r.Hourly, r.Daily, r.Weekly, r.Monthly, r.Yearly = 0, 0, 0, 0, 0
+		n := 1 + rng.IntN(3)
+		switch rng.IntN(5) {
+		case 0:
+			r.Hourly = n
+		case 1:
+			r.Daily = n
+		case 2:
+			r.Weekly = n
+		case 3:
+			r.Monthly = n
+		default:
+			r.Yearly = n
+		}
 	}
 	if rng.IntN(4) == 0 {
 		r.Within = time.Duration(rng.Int64N(int64(40 * step)))

@@ -7,41 +7,86 @@ import (
 	"strings"
 )
 
-// retentionSorted returns snaps as decisions, newest first; equal instants are
-// ordered by ID, then by position in snaps.
-//
-// Snapshot times have whole seconds (share names and LUN create_time both do),
-// so the usual path packs each snapshot into one integer, its age in seconds
-// relative to the newest above its input position, and sorts those integers: a
-// linear scan when the list is already ordered either way, as a NAS usually
-// lists it, else an LSD radix sort. Times with sub-second parts, or spans too
-// wide to pack, fall back to a comparison sort.
-func retentionSorted(snaps []Snapshot) []Decision {
-	d := make([]Decision, len(snaps))
+// retOrder is the order of snapshots, newest first; equal instants are
+// ordered by ID, then by position in the input.
+type retOrder struct {
+	dir  int      // 1: the input is in order; -1: in reverse order; 0: see keys
+	n    int      // number of snapshots
+	keys []uint64 // keys[i]&mask is the input position of the i-th snapshot
+	mask uint64
+}
+
+// at returns the input position of the i-th snapshot.
+func (o *retOrder) at(i int) int {
+	switch o.dir {
+	case 1:
+		return i
+	case -1:
+		return o.n - 1 - i
+	}
+	return int(o.keys[i] & o.mask)
+}
+
+// retentionOrder orders snaps. A NAS lists snapshots in time order, so that
+// costs one pass of comparisons. Otherwise snapshot times have whole seconds
+// (share names and LUN create_time both do), so the usual path packs each
+// snapshot into one integer, its age in seconds relative to the newest above
+// its input position, and sorts those integers by LSD radix. Times with
+// sub-second parts, or spans too wide to pack, fall back to a comparison sort.
+func retentionOrder(snaps []Snapshot) retOrder {
+	n := len(snaps)
+	if dir := retDirection(snaps); dir != 0 {
+		return retOrder{dir: dir, n: n}
+	}
 	if keys, shift := retentionKeys(snaps); keys != nil {
-		mask := uint64(1)<<shift - 1
-		for i, k := range keys {
-			d[i].Snapshot = snaps[k&mask]
-		}
-		return d
+		return retOrder{n: n, keys: keys, mask: uint64(1)<<shift - 1}
 	}
-	idx := make([]int, len(snaps))
-	for i := range idx {
-		idx[i] = i
+	ord := make([]uint64, n)
+	for i := range ord {
+		ord[i] = uint64(i)
 	}
-	slices.SortFunc(idx, func(a, b int) int {
-		if c := snaps[b].Time.Compare(snaps[a].Time); c != 0 {
-			return c
-		}
-		if c := strings.Compare(snaps[a].ID, snaps[b].ID); c != 0 {
+	slices.SortFunc(ord, func(a, b uint64) int {
+		if c := retCompare(&snaps[a], &snaps[b]); c != 0 {
 			return c
 		}
 		return cmp.Compare(a, b)
 	})
-	for i, j := range idx {
-		d[i].Snapshot = snaps[j]
+	return retOrder{n: n, keys: ord, mask: ^uint64(0)}
+}
+
+// retCompare orders two snapshots newest first, then by ID.
+func retCompare(a, b *Snapshot) int {
+	if as, bs := a.Time.Unix(), b.Time.Unix(); as != bs {
+		if as > bs {
+			return -1
+		}
+		return 1
 	}
-	return d
+	if an, bn := a.Time.Nanosecond(), b.Time.Nanosecond(); an != bn {
+		if an > bn {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// retDirection returns 1 when snaps is already in order, -1 when it is in
+// exactly the reverse order (no two snapshots alike), else 0.
+func retDirection(snaps []Snapshot) int {
+	fwd, rev := true, true
+	for i := 1; i < len(snaps) && (fwd || rev); i++ {
+		c := retCompare(&snaps[i-1], &snaps[i])
+		fwd = fwd && c <= 0
+		rev = rev && c > 0
+	}
+	switch {
+	case fwd:
+		return 1
+	case rev:
+		return -1
+	}
+	return 0
 }
 
 // retentionKeys returns, sorted ascending, one key per snapshot: its age below
@@ -50,6 +95,7 @@ func retentionSorted(snaps []Snapshot) []Decision {
 func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
 	n := len(snaps)
 	shift = uint(bits.Len(uint(n - 1)))
+	keys = make([]uint64, n)
 	var lo, hi int64
 	for i := range snaps {
 		t := &snaps[i].Time
@@ -57,6 +103,7 @@ func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
 			return nil, 0
 		}
 		s := t.Unix()
+		keys[i] = uint64(s)
 		if i == 0 || s < lo {
 			lo = s
 		}
@@ -68,26 +115,12 @@ func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
 	if bits.Len64(span)+int(shift) > 64 {
 		return nil, 0
 	}
-	keys = make([]uint64, n)
-	asc, desc := true, true
-	for i := range snaps {
-		k := (uint64(hi)-uint64(snaps[i].Time.Unix()))<<shift | uint64(i)
-		keys[i] = k
-		if i > 0 {
-			if k < keys[i-1] {
-				asc = false
-			} else {
-				desc = false
-			}
-		}
+	for i, s := range keys {
+		keys[i] = (uint64(hi)-s)<<shift | uint64(i)
 	}
-	switch {
-	case asc:
-	case desc:
-		slices.Reverse(keys)
-	case n < retRadixMin:
+	if n < retRadixMin {
 		slices.Sort(keys)
-	default:
+	} else {
 		keys = retRadixSort(keys, make([]uint64, n), bits.Len64(span<<shift|uint64(n-1)))
 	}
 

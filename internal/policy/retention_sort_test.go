@@ -5,15 +5,16 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
 
-// TestRetentionSorted compares the ordering with a stable comparison sort over
+// TestRetentionOrder compares the ordering with a stable comparison sort over
 // inputs that take every path: already ordered either way, shuffled below and
 // above the radix threshold, equal instants, sub-second times, and spans too
 // wide to pack.
-func TestRetentionSorted(t *testing.T) {
+func TestRetentionOrder(t *testing.T) {
 	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	far := []time.Time{
 		time.Date(-200000, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -29,13 +30,15 @@ func TestRetentionSorted(t *testing.T) {
 	var inputs []input
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, n := range []int{1, 2, 3, 100, retRadixMin - 1, retRadixMin, retRadixMin + 1, 5000} {
-		for _, kind := range []string{"newest-first", "oldest-first", "shuffled", "ties", "nanos", "far", "offsets"} {
+		for _, kind := range []string{"newest-first", "oldest-first", "oldest-first-ties", "newest-first-ties", "shuffled", "ties", "nanos", "far", "offsets"} {
 			snaps := make([]Snapshot, n)
 			for i := range snaps {
 				tm := base.Add(-time.Duration(i) * 10 * time.Minute)
 				switch kind {
 				case "ties":
 					tm = base.Add(-time.Duration(rng.IntN(5)) * time.Second)
+				case "oldest-first-ties", "newest-first-ties":
+					tm = base.Add(-time.Duration(i/3) * time.Minute)
 				case "nanos":
 					tm = base.Add(-time.Duration(rng.Int64N(int64(time.Hour))))
 					if rng.IntN(3) == 0 {
@@ -52,6 +55,21 @@ func TestRetentionSorted(t *testing.T) {
 			case "oldest-first":
 				slices.Reverse(snaps)
 			case "newest-first":
+			case "oldest-first-ties", "newest-first-ties":
+				// As a NAS might list them: by time, equal times by name, or
+				// exactly reversed.
+				slices.SortStableFunc(snaps, func(a, b Snapshot) int { return retCompare(&a, &b) })
+				if kind == "oldest-first-ties" {
+					slices.Reverse(snaps)
+					if rng.IntN(2) == 0 {
+						slices.SortStableFunc(snaps, func(a, b Snapshot) int {
+							if c := a.Time.Compare(b.Time); c != 0 {
+								return c
+							}
+							return strings.Compare(a.ID, b.ID)
+						})
+					}
+				}
 			default:
 				rng.Shuffle(n, func(i, j int) { snaps[i], snaps[j] = snaps[j], snaps[i] })
 			}
@@ -71,14 +89,11 @@ func TestRetentionSorted(t *testing.T) {
 				}
 				return x.ID < y.ID
 			})
-			got := retentionSorted(in.snaps)
-			if len(got) != len(idx) {
-				t.Fatalf("retentionSorted: %d decisions, want %d", len(got), len(idx))
-			}
+			ord := retentionOrder(in.snaps)
 			for i, j := range idx {
-				if got[i].Snapshot != in.snaps[j] {
-					t.Fatalf("retentionSorted[%d] = %q at %v, want %q at %v (input %d)",
-						i, got[i].ID, got[i].Time, in.snaps[j].ID, in.snaps[j].Time, j)
+				if got := ord.at(i); got != j {
+					t.Fatalf("retentionOrder[%d] = input %d (%q at %v), want input %d (%q at %v)",
+						i, got, in.snaps[got].ID, in.snaps[got].Time, j, in.snaps[j].ID, in.snaps[j].Time)
 				}
 			}
 		})

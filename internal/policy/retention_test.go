@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -508,6 +509,17 @@ func TestPlanRetentionRules(t *testing.T) {
 			},
 			want: map[string]string{"s4": "newest", "s3": "delete", "s18": "delete", "s2": "daily", "s1": "daily"},
 		},
+		{
+			name: "the calendar going back a day (Sitka, 1867) brings a period back after the rule is full",
+			zone: "America/Sitka",
+			at:   "1867-11-01T00:00:00Z",
+			r:    Retention{Daily: 1},
+			snaps: []string{
+				"s1 1867-10-18T06:00:00Z", "s2 1867-10-18T12:00:00Z", "s18 1867-10-19T06:00:00Z",
+				"s3 1867-10-19T12:00:00Z", "s4 1867-10-20T00:00:00Z",
+			},
+			want: map[string]string{"s4": "newest", "s3": "delete", "s18": "delete", "s2": "daily", "s1": "delete"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -559,7 +571,7 @@ func TestPlanRetentionOrder(t *testing.T) {
 		"b 2025-01-01T09:00:00Z", "a 2025-01-01T11:00:00+01:00",
 	)
 	p := retPlan(t, snaps, Retention{KeepLast: 1}, nil, retTS(t, "2025-02-01T00:00:00Z"))
-	if got, want := retOrder(p), "z a a m b"; got != want {
+	if got, want := retIDs(p), "z a a m b"; got != want {
 		t.Errorf("PlanRetention order = %q, want %q", got, want)
 	}
 	// Of the two "a" at 10:00Z, the one listed first in the input comes first.
@@ -610,5 +622,18 @@ func TestReasonStrings(t *testing.T) {
 		if r != 1<<i {
 			t.Errorf("reason %d = %#x, want %#x", i, uint32(r), 1<<i)
 		}
+	}
+}
+
+// TestSnapshotFields guards the field-by-field copy of snapshots into
+// decisions in PlanRetention: a new field must be copied there too.
+func TestSnapshotFields(t *testing.T) {
+	var names []string
+	for f := range reflect.TypeFor[Snapshot]().Fields() {
+		names = append(names, f.Name)
+	}
+	want := []string{"ID", "Time", "WORMUntil", "Owned", "Locked", "Held"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("Snapshot fields changed; copy the new ones in PlanRetention and update this test (-want +got):\n%s", diff)
 	}
 }
