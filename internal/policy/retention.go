@@ -128,8 +128,7 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 	if len(snaps) == 0 {
 		return p
 	}
-	ord := retentionOrder(snaps)
-	d := make([]Decision, len(snaps))
+	d := retentionSorted(snaps)
 	p.Decisions = d
 
 	noRules := r.KeepLast <= 0 && r.Within <= 0 && r.Hourly <= 0 && r.Daily <= 0 &&
@@ -158,11 +157,7 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 		lastFed   = -1 // position of the last snapshot fed to the period rules
 	)
 	for i := range d {
-		x, s := &d[i], &snaps[ord.at(i)]
-		// Field by field: cheaper than copying the struct while the
-		// garbage collector runs. TestSnapshotFields guards the list.
-		x.ID, x.Time, x.WORMUntil = s.ID, s.Time, s.WORMUntil
-		x.Owned, x.Locked, x.Held = s.Owned, s.Locked, s.Held
+		x := &d[i]
 		var why Reason
 		if x.Locked {
 			why |= ReasonLocked

@@ -7,51 +7,76 @@ import (
 	"strings"
 )
 
-// retOrder is the order of snapshots, newest first; equal instants are
-// ordered by ID, then by position in the input.
-type retOrder struct {
-	dir  int      // 1: the input is in order; -1: in reverse order; 0: see keys
-	n    int      // number of snapshots
-	keys []uint64 // keys[i]&mask is the input position of the i-th snapshot
-	mask uint64
-}
-
-// at returns the input position of the i-th snapshot.
-func (o *retOrder) at(i int) int {
-	switch o.dir {
-	case 1:
-		return i
-	case -1:
-		return o.n - 1 - i
-	}
-	return int(o.keys[i] & o.mask)
-}
-
-// retentionOrder orders snaps. A NAS lists snapshots in time order, so that
-// costs one pass of comparisons. Otherwise snapshot times have whole seconds
-// (share names and LUN create_time both do), so the usual path packs each
-// snapshot into one integer, its age in seconds relative to the newest above
-// its input position, and sorts those integers by LSD radix. Times with
-// sub-second parts, or spans too wide to pack, fall back to a comparison sort.
-func retentionOrder(snaps []Snapshot) retOrder {
+// retentionSorted returns snaps as decisions, newest first; equal instants
+// are ordered by ID, then by position in snaps.
+//
+// A NAS lists snapshots in time order, so that costs one pass of comparisons.
+// Otherwise snapshot times have whole seconds (share names and LUN
+// create_time both do), so the usual path packs each snapshot into one
+// integer, its age in seconds relative to the newest above its input
+// position, and sorts those integers by LSD radix; then each snapshot is
+// copied to its place, reading the input in order (scattered writes are
+// cheaper than scattered reads). Times with sub-second parts, or spans too
+// wide to pack, fall back to a comparison sort.
+func retentionSorted(snaps []Snapshot) []Decision {
 	n := len(snaps)
-	if dir := retDirection(snaps); dir != 0 {
-		return retOrder{dir: dir, n: n}
-	}
-	if keys, shift := retentionKeys(snaps); keys != nil {
-		return retOrder{n: n, keys: keys, mask: uint64(1)<<shift - 1}
-	}
-	ord := make([]uint64, n)
-	for i := range ord {
-		ord[i] = uint64(i)
-	}
-	slices.SortFunc(ord, func(a, b uint64) int {
-		if c := retCompare(&snaps[a], &snaps[b]); c != 0 {
-			return c
+	d := make([]Decision, n)
+	switch retDirection(snaps) {
+	case 1:
+		for i := range snaps {
+			retSet(&d[i], &snaps[i])
 		}
-		return cmp.Compare(a, b)
-	})
-	return retOrder{n: n, keys: ord, mask: ^uint64(0)}
+		return d
+	case -1:
+		for i := range snaps {
+			retSet(&d[n-1-i], &snaps[i])
+		}
+		return d
+	}
+	if n <= retStackSort {
+		// Short lists sort on the stack: less work for the collector.
+		var stack [2 * retStackSort]uint64
+		retPlace(d, snaps, stack[:2*n])
+	} else {
+		retPlace(d, snaps, make([]uint64, 2*n))
+	}
+	return d
+}
+
+// retPlace sorts snaps, using buf (2·len(snaps) long) as scratch, and copies
+// each to its place in d.
+func retPlace(d []Decision, snaps []Snapshot, buf []uint64) {
+	n := len(snaps)
+	keys, shift, scratch := retentionKeys(snaps, buf)
+	if keys == nil {
+		keys, scratch = buf[:n], buf[n:]
+		for i := range keys {
+			keys[i] = uint64(i)
+		}
+		slices.SortFunc(keys, func(a, b uint64) int {
+			if c := retCompare(&snaps[a], &snaps[b]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a, b)
+		})
+		shift = 64
+	}
+	mask := uint64(1)<<shift - 1 // all ones when shift is 64
+	rank := scratch[:n]
+	for pos, k := range keys {
+		rank[k&mask] = uint64(pos)
+	}
+	for i := range snaps {
+		retSet(&d[rank[i]], &snaps[i])
+	}
+}
+
+// retSet copies s into the decision x field by field, which is cheaper than
+// copying the struct while the garbage collector runs. TestSnapshotFields
+// guards the list.
+func retSet(x *Decision, s *Snapshot) {
+	x.ID, x.Time, x.WORMUntil = s.ID, s.Time, s.WORMUntil
+	x.Owned, x.Locked, x.Held = s.Owned, s.Locked, s.Held
 }
 
 // retCompare orders two snapshots newest first, then by ID.
@@ -90,17 +115,18 @@ func retDirection(snaps []Snapshot) int {
 }
 
 // retentionKeys returns, sorted ascending, one key per snapshot: its age below
-// the newest in seconds, shifted left by shift bits, plus its input position.
-// It returns nil when a time has a sub-second part or the keys do not fit.
-func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
+// the newest in seconds, shifted left by shift bits, plus its input position;
+// and a scratch slice as long, both carved from both (2·len(snaps) long). It
+// returns nil when a time has a sub-second part or the keys do not fit.
+func retentionKeys(snaps []Snapshot, both []uint64) (keys []uint64, shift uint, scratch []uint64) {
 	n := len(snaps)
 	shift = uint(bits.Len(uint(n - 1)))
-	keys = make([]uint64, n)
+	keys, scratch = both[:n:n], both[n:]
 	var lo, hi int64
 	for i := range snaps {
 		t := &snaps[i].Time
 		if t.Nanosecond() != 0 {
-			return nil, 0
+			return nil, 0, nil
 		}
 		s := t.Unix()
 		keys[i] = uint64(s)
@@ -112,16 +138,17 @@ func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
 		}
 	}
 	span := uint64(hi) - uint64(lo)
-	if bits.Len64(span)+int(shift) > 64 {
-		return nil, 0
-	}
-	for i, s := range keys {
-		keys[i] = (uint64(hi)-s)<<shift | uint64(i)
+	width := bits.Len64(span)
+	if width+int(shift) > 64 {
+		return nil, 0, nil
 	}
 	if n < retRadixMin {
+		for i, s := range keys {
+			keys[i] = (uint64(hi)-s)<<shift | uint64(i)
+		}
 		slices.Sort(keys)
-	} else {
-		keys = retRadixSort(keys, make([]uint64, n), bits.Len64(span<<shift|uint64(n-1)))
+	} else if sorted := retRadixSort(keys, scratch, uint64(hi), shift, width); &sorted[0] != &keys[0] {
+		keys, scratch = scratch, keys
 	}
 
 	// Equal instants: order by ID, then input position.
@@ -141,38 +168,57 @@ func retentionKeys(snaps []Snapshot) (keys []uint64, shift uint) {
 		}
 		i = j
 	}
-	return keys, shift
+	return keys, shift, scratch
 }
+
+// retStackSort is the longest list sorted in a buffer on the stack (32 KiB).
+const retStackSort = 2048
 
 // retRadixMin is the length below which a comparison sort beats the radix
 // sort's fixed cost.
 const retRadixMin = 256
 
-// retRadixSort sorts a, whose values have at most width significant bits, by
-// LSD radix on bytes, using buf (as long as a) as scratch; it returns the
-// sorted slice, which is either a or buf.
-func retRadixSort(a, buf []uint64, width int) []uint64 {
-	passes := (width + 7) / 8
-	var count [8][256]int
-	for _, v := range a {
+// retRadixSort turns the Unix seconds in a into keys, (newest-second)<<shift
+// plus the input position, and sorts them by LSD radix on the width bits of
+// the age alone: the sort is stable and a starts in input order, so equal ages
+// stay in input order. buf (as long as a) is scratch; the sorted keys are
+// returned in a or buf. Digits are at most 11 bits wide and as even as the
+// number of passes allows.
+func retRadixSort(a, buf []uint64, newest uint64, shift uint, width int) []uint64 {
+	const maxDigit = 11
+	passes := max(1, (width+maxDigit-1)/maxDigit)
+	digit := (width + passes - 1) / passes
+	size := 1 << digit
+	dmask := uint64(size - 1)
+
+	var small [3 << 10]uint32 // three 10-bit digits, on the stack
+	var count []uint32
+	if passes*size <= len(small) {
+		count = small[:passes*size]
+	} else {
+		count = make([]uint32, passes*size)
+	}
+	for i, s := range a {
+		age := newest - s
+		a[i] = age<<shift | uint64(i)
 		for p := range passes {
-			count[p][byte(v>>(8*p))]++
+			count[p*size+int(age>>(p*digit)&dmask)]++
 		}
 	}
 	src, dst := a, buf
 	for p := range passes {
-		c := &count[p]
-		if c[byte(src[0]>>(8*p))] == len(src) {
-			continue // every value has the same byte here
+		c := count[p*size : (p+1)*size]
+		sh := shift + uint(p*digit)
+		if int(c[src[0]>>sh&dmask]) == len(src) {
+			continue // every key has the same digit here
 		}
-		sum := 0
+		sum := uint32(0)
 		for i, x := range c {
 			c[i] = sum
 			sum += x
 		}
-		sh := uint(8 * p)
 		for _, v := range src {
-			b := byte(v >> sh)
+			b := v >> sh & dmask
 			dst[c[b]] = v
 			c[b]++
 		}

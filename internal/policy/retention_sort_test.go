@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -10,11 +11,11 @@ import (
 	"time"
 )
 
-// TestRetentionOrder compares the ordering with a stable comparison sort over
+// TestRetentionSorted compares the ordering with a stable comparison sort over
 // inputs that take every path: already ordered either way, shuffled below and
 // above the radix threshold, equal instants, sub-second times, and spans too
 // wide to pack.
-func TestRetentionOrder(t *testing.T) {
+func TestRetentionSorted(t *testing.T) {
 	base := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 	far := []time.Time{
 		time.Date(-200000, 1, 1, 0, 0, 0, 0, time.UTC),
@@ -29,7 +30,7 @@ func TestRetentionOrder(t *testing.T) {
 	}
 	var inputs []input
 	rng := rand.New(rand.NewPCG(11, 12))
-	for _, n := range []int{1, 2, 3, 100, retRadixMin - 1, retRadixMin, retRadixMin + 1, 5000} {
+	for _, n := range []int{1, 2, 3, 100, retRadixMin - 1, retRadixMin, retRadixMin + 1, 5000, 1<<16 + 1} {
 		for _, kind := range []string{"newest-first", "oldest-first", "oldest-first-ties", "newest-first-ties", "shuffled", "ties", "nanos", "far", "offsets"} {
 			snaps := make([]Snapshot, n)
 			for i := range snaps {
@@ -49,7 +50,7 @@ func TestRetentionOrder(t *testing.T) {
 				case "offsets":
 					tm = tm.In(time.FixedZone("", 3600*(rng.IntN(27)-12)))
 				}
-				snaps[i] = Snapshot{ID: fmt.Sprintf("s%03d", rng.IntN(50)), Time: tm}
+				snaps[i] = Snapshot{ID: fmt.Sprintf("s%03d", rng.IntN(50)), Time: tm, Locked: rng.IntN(2) == 0}
 			}
 			switch kind {
 			case "oldest-first":
@@ -89,11 +90,13 @@ func TestRetentionOrder(t *testing.T) {
 				}
 				return x.ID < y.ID
 			})
-			ord := retentionOrder(in.snaps)
+			got := retentionSorted(in.snaps)
+			if len(got) != len(idx) {
+				t.Fatalf("retentionSorted: %d decisions, want %d", len(got), len(idx))
+			}
 			for i, j := range idx {
-				if got := ord.at(i); got != j {
-					t.Fatalf("retentionOrder[%d] = input %d (%q at %v), want input %d (%q at %v)",
-						i, got, in.snaps[got].ID, in.snaps[got].Time, j, in.snaps[j].ID, in.snaps[j].Time)
+				if got[i].Snapshot != in.snaps[j] {
+					t.Fatalf("retentionSorted[%d] = %+v, want input %d, %+v", i, got[i].Snapshot, j, in.snaps[j])
 				}
 			}
 		})
@@ -102,17 +105,27 @@ func TestRetentionOrder(t *testing.T) {
 
 func TestRadixSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, width := range []int{1, 7, 8, 9, 33, 63, 64} {
-		for _, n := range []int{1, 2, 300, 4096} {
-			a := make([]uint64, n)
-			for i := range a {
-				a[i] = rng.Uint64() >> (64 - width)
+	for _, width := range []int{0, 1, 7, 8, 9, 24, 33, 44} {
+		for _, n := range []int{1, 2, 300, 4096, 1 << 16} {
+			shift := uint(bits.Len(uint(n - 1)))
+			if width+int(shift) > 64 {
+				continue
 			}
-			want := slices.Clone(a)
+			const newest = 1 << 50
+			secs := make([]uint64, n)
+			want := make([]uint64, n)
+			for i := range secs {
+				age := rng.Uint64() >> (64 - width)
+				if width == 0 {
+					age = 0
+				}
+				secs[i] = newest - age
+				want[i] = age<<shift | uint64(i)
+			}
 			slices.Sort(want)
-			got := retRadixSort(a, make([]uint64, n), width)
+			got := retRadixSort(secs, make([]uint64, n), newest, shift, width)
 			if !slices.Equal(got, want) {
-				t.Errorf("retRadixSort(%d values of %d bits) is not sorted", n, width)
+				t.Errorf("retRadixSort(%d ages of %d bits) is not sorted by age, then position", n, width)
 			}
 		}
 	}
