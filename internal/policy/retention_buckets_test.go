@@ -165,6 +165,15 @@ func TestPeriodRule(t *testing.T) {
 		r := &rules[0]
 		for pos, k := range keys {
 			r.feed(k, pos, pos-1)
+			// passed promises that no key at or below this one, as the rest
+			// of the walk within one UTC offset brings, is selected.
+			want := len(r.sel) == n
+			for _, s := range r.sel {
+				want = want && s.key > k
+			}
+			if got := r.passed(); got != want {
+				t.Errorf("period rule n=%d over %v: passed() after %d = %v, want %v", n, keys, pos, got, want)
+			}
 		}
 		r.finish(len(keys) - 1)
 		return r.sel
@@ -178,6 +187,7 @@ func TestPeriodRule(t *testing.T) {
 		{10, 9, 11, 9, 8, 11, 7}, // keys coming back from both sides
 		{3, 4, 5, 6, 3, 2, 6, 1}, // growing keys
 		{1, 2, 1, 2, 1, 2, 3, 3, 1},
+		{10, 5, 7, 6, 5, 4}, // an unselected key between selected ones
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for range 300 {
