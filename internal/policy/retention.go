@@ -137,10 +137,11 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 	newest := r.Pick == PickNewest
 	limit := at.Add(FutureTolerance)
 
+	var selBuf [64]retPeriod // enough for common policies, on the stack
 	rules, nrules := retNewPeriodRules(
 		[retNumKinds]int{r.Hourly, r.Daily, r.Weekly, r.Monthly, r.Yearly},
 		[retNumKinds]Reason{ReasonHourly, ReasonDaily, ReasonWeekly, ReasonMonthly, ReasonYearly},
-		newest, len(snaps))
+		newest, len(snaps), selBuf[:])
 	cal := retNewCalendar(loc)
 
 	var (
@@ -241,7 +242,7 @@ func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Ti
 	}
 	for j := range nrules {
 		rules[j].finish(lastFed)
-		for _, s := range rules[j].sel {
+		for _, s := range rules[j].selected() {
 			x := &d[s.rep]
 			x.Reasons |= rules[j].reason
 			if x.Delete {

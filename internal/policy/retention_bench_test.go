@@ -44,3 +44,30 @@ func BenchmarkPlanRetention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPlanRetentionFloor measures the least any implementation of
+// PlanRetention does: allocate the decisions and copy the snapshots in, from a
+// list already in order, with nothing decided.
+func BenchmarkPlanRetentionFloor(b *testing.B) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			snaps := make([]Snapshot, n)
+			for i := range snaps {
+				tm := at.Add(-time.Duration(i) * 10 * time.Minute)
+				snaps[i] = Snapshot{ID: tm.Format("GMT+00-2006.01.02-15.04.05"), Time: tm, Owned: true}
+			}
+			b.ReportAllocs()
+			var d []Decision
+			for b.Loop() {
+				d = make([]Decision, n)
+				for i := range snaps {
+					retSet(&d[i], &snaps[i])
+				}
+			}
+			if len(d) != n {
+				b.Fatal("no decisions")
+			}
+		})
+	}
+}

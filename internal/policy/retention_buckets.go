@@ -204,16 +204,21 @@ type retPeriodRule struct {
 	reason Reason
 	newest bool // pick newest: the first snapshot seen represents its period
 
-	sel     []retPeriod // in order of first appearance, at most n
-	lo, hi  int64       // smallest and largest key in sel
-	prev    int64       // key of the previous snapshot; math.MinInt64, no key, before the first
-	prevSel int         // index in sel of the previous snapshot's period, or -1
+	// sel[:nsel] are the selected periods in order of first appearance.
+	// Appending would store a slice header through the receiver and move
+	// a caller's stack buffer to the heap; counting does not.
+	sel     []retPeriod
+	nsel    int
+	lo, hi  int64 // smallest and largest selected key
+	prev    int64 // key of the previous snapshot; math.MinInt64, no key, before the first
+	prevSel int   // index in sel of the previous snapshot's period, or -1
 	index   map[int64]int
 }
 
 // retNewPeriodRules returns a rule for each count n[kind] > 0, for a walk over
-// size snapshots, with one allocation for all of them.
-func retNewPeriodRules(n [retNumKinds]int, reasons [retNumKinds]Reason, newest bool, size int) ([retNumKinds]retPeriodRule, int) {
+// size snapshots. Their selections share buf when it is large enough, else one
+// allocation.
+func retNewPeriodRules(n [retNumKinds]int, reasons [retNumKinds]Reason, newest bool, size int, buf []retPeriod) ([retNumKinds]retPeriodRule, int) {
 	var rules [retNumKinds]retPeriodRule
 	total := 0
 	for _, c := range n {
@@ -221,7 +226,9 @@ func retNewPeriodRules(n [retNumKinds]int, reasons [retNumKinds]Reason, newest b
 			total += min(c, size)
 		}
 	}
-	buf := make([]retPeriod, total)
+	if total > len(buf) {
+		buf = make([]retPeriod, total)
+	}
 	nrules, off := 0, 0
 	for kind, c := range n {
 		if c <= 0 {
@@ -230,7 +237,7 @@ func retNewPeriodRules(n [retNumKinds]int, reasons [retNumKinds]Reason, newest b
 		c2 := min(c, size)
 		rules[nrules] = retPeriodRule{
 			n: c, kind: retPeriodKind(kind), reason: reasons[kind], newest: newest,
-			sel: buf[off : off : off+c2], prev: math.MinInt64, prevSel: -1,
+			sel: buf[off : off+c2 : off+c2], prev: math.MinInt64, prevSel: -1,
 		}
 		off += c2
 		nrules++
@@ -254,9 +261,10 @@ func (r *retPeriodRule) enter(key int64, pos, last int) {
 	r.finish(last)
 	r.prev = key
 	j := r.find(key)
-	if j < 0 && len(r.sel) < r.n {
-		j = len(r.sel)
-		r.sel = append(r.sel, retPeriod{key: key, rep: pos})
+	if j < 0 && r.nsel < r.n {
+		j = r.nsel
+		r.sel[j] = retPeriod{key: key, rep: pos}
+		r.nsel++
 		if j == 0 || key < r.lo {
 			r.lo = key
 		}
@@ -282,17 +290,22 @@ func (r *retPeriodRule) finish(last int) {
 // lies below all of them, so that keys that keep falling cannot change the
 // selection.
 func (r *retPeriodRule) passed() bool {
-	return len(r.sel) == r.n && r.prevSel < 0 && r.prev < r.lo
+	return r.nsel == r.n && r.prevSel < 0 && r.prev < r.lo
+}
+
+// selected returns the selected periods in order of first appearance.
+func (r *retPeriodRule) selected() []retPeriod {
+	return r.sel[:r.nsel]
 }
 
 // find returns the index in sel of the period with key, or -1.
 func (r *retPeriodRule) find(key int64) int {
-	if len(r.sel) == 0 || key < r.lo || key > r.hi {
+	if r.nsel == 0 || key < r.lo || key > r.hi {
 		return -1
 	}
 	if r.index == nil {
-		r.index = make(map[int64]int, len(r.sel))
-		for i, s := range r.sel {
+		r.index = make(map[int64]int, r.nsel)
+		for i, s := range r.selected() {
 			r.index[s.key] = i
 		}
 	}

@@ -161,14 +161,14 @@ func TestPeriodRule(t *testing.T) {
 	run := func(keys []int64, n int, newest bool) []retPeriod {
 		var counts [retNumKinds]int
 		counts[retDay] = n
-		rules, _ := retNewPeriodRules(counts, [retNumKinds]Reason{}, newest, len(keys))
+		rules, _ := retNewPeriodRules(counts, [retNumKinds]Reason{}, newest, len(keys), make([]retPeriod, n%4))
 		r := &rules[0]
 		for pos, k := range keys {
 			r.feed(k, pos, pos-1)
 			// passed promises that no key at or below this one, as the rest
 			// of the walk within one UTC offset brings, is selected.
-			want := len(r.sel) == n
-			for _, s := range r.sel {
+			want := len(r.selected()) == n
+			for _, s := range r.selected() {
 				want = want && s.key > k
 			}
 			if got := r.passed(); got != want {
@@ -176,7 +176,7 @@ func TestPeriodRule(t *testing.T) {
 			}
 		}
 		r.finish(len(keys) - 1)
-		return r.sel
+		return r.selected()
 	}
 	tests := [][]int64{
 		{},

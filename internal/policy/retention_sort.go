@@ -10,8 +10,8 @@ import (
 // retentionSorted returns snaps as decisions, newest first; equal instants
 // are ordered by ID, then by position in snaps.
 //
-// A NAS lists snapshots in time order, so that costs one pass of comparisons.
-// Otherwise snapshot times have whole seconds (share names and LUN
+// A NAS lists snapshots in time order, so that costs one pass of comparisons
+// (either way round). Otherwise snapshot times have whole seconds (share names and LUN
 // create_time both do), so the usual path packs each snapshot into one
 // integer, its age in seconds relative to the newest above its input
 // position, and sorts those integers by LSD radix; then each snapshot is
@@ -21,13 +21,18 @@ import (
 func retentionSorted(snaps []Snapshot) []Decision {
 	n := len(snaps)
 	d := make([]Decision, n)
-	switch retDirection(snaps) {
-	case 1:
-		for i := range snaps {
-			retSet(&d[i], &snaps[i])
+	// In order, as a NAS lists them: copied in the pass that checks it.
+	i := 0
+	for ; i < n; i++ {
+		if i > 0 && retCompare(&snaps[i-1], &snaps[i]) > 0 {
+			break
 		}
+		retSet(&d[i], &snaps[i])
+	}
+	if i == n {
 		return d
-	case -1:
+	}
+	if retReversed(snaps) {
 		for i := range snaps {
 			retSet(&d[n-1-i], &snaps[i])
 		}
@@ -96,22 +101,15 @@ func retCompare(a, b *Snapshot) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-// retDirection returns 1 when snaps is already in order, -1 when it is in
-// exactly the reverse order (no two snapshots alike), else 0.
-func retDirection(snaps []Snapshot) int {
-	fwd, rev := true, true
-	for i := 1; i < len(snaps) && (fwd || rev); i++ {
-		c := retCompare(&snaps[i-1], &snaps[i])
-		fwd = fwd && c <= 0
-		rev = rev && c > 0
+// retReversed reports whether snaps is in exactly the reverse of its order,
+// no two snapshots alike.
+func retReversed(snaps []Snapshot) bool {
+	for i := 1; i < len(snaps); i++ {
+		if retCompare(&snaps[i-1], &snaps[i]) <= 0 {
+			return false
+		}
 	}
-	switch {
-	case fwd:
-		return 1
-	case rev:
-		return -1
-	}
-	return 0
+	return true
 }
 
 // retentionKeys returns, sorted ascending, one key per snapshot: its age below
