@@ -118,8 +118,16 @@ type Plan struct {
 // all zero (or negative) deletes nothing.
 //
 // Equal instants are ordered by ID, then by position in snaps; the first of
-// them is the newer. Plan.Refused reports a plan deleting more than
-// MaxDeletesPerRun (when positive); the decisions are filled in all the same.
+// them is the newer. Pick is newest only when it says so, and scope all only
+// when it says so: any other value gets the default. Plan.Future counts every
+// future-dated snapshot, in scope or not. Plan.Refused reports a plan deleting
+// more than MaxDeletesPerRun (when positive); the decisions are filled in all
+// the same.
+//
+// It runs in O(n) for a list in time order either way round, as a NAS lists
+// snapshots, otherwise in O(n) plus a radix sort of n integers (O(n log n) for
+// times with sub-second parts). Besides the returned decisions it allocates
+// nothing for common policies, unless it sorts more than 2048 snapshots.
 func PlanRetention(snaps []Snapshot, r Retention, loc *time.Location, at time.Time) Plan {
 	if loc == nil {
 		loc = time.UTC

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// retPeriodKind indexes the period keys that retCalendar.keys returns.
+// retPeriodKind indexes the period keys of retCalendar.k.
 type retPeriodKind int
 
 const (
@@ -48,6 +48,7 @@ type retCalendar struct {
 	hourLo, hourHi int64 // k holds for Unix seconds in [hourLo, hourHi)
 }
 
+// retNewCalendar returns a calendar in loc with nothing cached.
 func retNewCalendar(loc *time.Location) retCalendar {
 	return retCalendar{
 		loc:    loc,
@@ -96,6 +97,7 @@ func (c *retCalendar) sameZone(sec int64) bool {
 	return sec >= c.zoneLo && sec < c.zoneHi && sec > -retMaxSec && sec < retMaxSec
 }
 
+// lookupZone caches the UTC offset at sec and the span it holds for.
 func (c *retCalendar) lookupZone(sec int64) {
 	t := time.Unix(sec, 0).In(c.loc)
 	_, off := t.Zone()
@@ -115,6 +117,7 @@ func (c *retCalendar) lookupZone(sec int64) {
 	}
 }
 
+// setDay sets the day, ISO week, month and year keys of a local day.
 func (c *retCalendar) setDay(day int64) {
 	y, m, d := retCivilFromDays(day)
 	c.day = day
