@@ -64,6 +64,12 @@ func main() {
 		if bin, err = buildSnapd(tmp); err != nil {
 			log.Fatal(err)
 		}
+		head, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+		dirty, _ := exec.Command("git", "status", "--porcelain", "--", "cmd", "internal").Output()
+		fmt.Printf("snapd source: working tree at commit %s, %d uncommitted paths under cmd/ and internal/\n",
+			strings.TrimSpace(string(head)), strings.Count(string(dirty), "\n"))
+	} else {
+		fmt.Printf("snapd binary: %s\n", bin)
 	}
 	printMachine()
 	fail := false
@@ -343,10 +349,7 @@ func printMachine() {
 		}
 	}
 	goVer, _ := exec.Command("go", "env", "GOVERSION").Output()
-	head, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	dirty, _ := exec.Command("git", "status", "--porcelain", "--", "cmd", "internal").Output()
-	fmt.Printf("snapd source: commit %s, %d uncommitted paths under cmd/ and internal/\n",
-		strings.TrimSpace(string(head)), strings.Count(string(dirty), "\n"))
+
 	fmt.Printf("machine: nproc %d, CPU %q, %s, load average %s\n", runtime.NumCPU(), model, strings.TrimSpace(string(goVer)), loadavg())
 }
 
