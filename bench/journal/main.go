@@ -35,6 +35,7 @@ type options struct {
 	calls     int
 	limit     int
 	keep      bool
+	termEarly bool
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.IntVar(&o.calls, "calls", 10, "timed `snapd journal` invocations per repetition")
 	flag.IntVar(&o.limit, "limit", 100, "--limit of the timed command")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directories")
+	flag.BoolVar(&o.termEarly, "term-early", false, "send SIGTERM as soon as the daemon logs \"snapd started\", while it compacts, and time the exit")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("journal: ")
@@ -221,11 +223,17 @@ policies:
 	go func() { done <- cmd.Wait() }()
 	var started, compacted time.Duration
 	var msg string
-	for compacted == 0 {
+	var sigterm time.Time
+	var exitErr error
+	exited := false
+	for compacted == 0 && !exited {
 		select {
-		case err := <-done:
-			lf.Close()
-			return fmt.Errorf("daemon exited before compacting: %v: %s", err, tailFile(logf))
+		case exitErr = <-done:
+			exited = true
+			if sigterm.IsZero() {
+				lf.Close()
+				return fmt.Errorf("daemon exited before compacting: %v: %s", exitErr, tailFile(logf))
+			}
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Since(t) > 5*time.Minute {
@@ -237,6 +245,11 @@ policies:
 		for _, l := range readLog(logf) {
 			if started == 0 && l["message"] == "snapd started" {
 				started = time.Since(t)
+				if o.termEarly {
+					// The daemon compacts right after this line: stop it in the middle.
+					sigterm = time.Now()
+					_ = cmd.Process.Signal(syscall.SIGTERM)
+				}
 			}
 			if l["message"] == "compacted old journal entries" || l["message"] == "journal compaction failed" {
 				compacted = time.Since(t)
@@ -245,13 +258,21 @@ policies:
 			}
 		}
 	}
-	sigterm := time.Now()
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	err = <-done
+	if sigterm.IsZero() {
+		sigterm = time.Now()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+	}
+	if !exited {
+		exitErr = <-done
+	}
 	stopTook := time.Since(sigterm)
 	lf.Close()
-	if err != nil {
-		return fmt.Errorf("daemon: %w: %s", err, tailFile(logf))
+	if exitErr != nil {
+		return fmt.Errorf("daemon: %w: %s", exitErr, tailFile(logf))
+	}
+	if o.termEarly {
+		fmt.Printf("SIGTERM sent at \"snapd started\" (+%s), during the compaction: exit %s later; compaction logged: %v\n",
+			ms(started), ms(stopTook), compacted != 0)
 	}
 	after, err := os.Stat(filepath.Join(stateDir, state.FileName))
 	if err != nil {
