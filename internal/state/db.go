@@ -174,8 +174,12 @@ func lockAndOpen(path string, readOnly bool, timeout time.Duration) (*bolt.DB, e
 			if serr != nil || same {
 				if serr != nil {
 					_ = b.Close()
+					return nil, serr
 				}
-				return b, serr
+				// A lone writer waits at most this long for company before its
+				// batch commits (bbolt's default is 10ms).
+				b.MaxBatchDelay = 2 * time.Millisecond
+				return b, nil
 			}
 			_ = b.Close()
 			if time.Now().After(deadline) {
@@ -303,9 +307,25 @@ func (db *DB) view(fn func(tx *bolt.Tx) error) error {
 	return db.bolt.View(fn)
 }
 
-// update runs fn in a read-write transaction, committed and fsynced when
-// fn returns nil.
+// update runs fn in a read-write transaction, committed and fsynced before it
+// returns nil. Concurrent calls (the daemon's runs on many targets at once) are
+// coalesced by bbolt's Batch into one transaction and one fsync, so fn may run more
+// than once and must only touch the transaction and its own results.
 func (db *DB) update(fn func(tx *bolt.Tx) error) error {
+	if db.readOnly {
+		return ErrReadOnly
+	}
+	db.mu.RLock()
+	defer db.mu.RUnlock()
+	if db.bolt == nil {
+		return ErrClosed
+	}
+	return db.bolt.Batch(fn)
+}
+
+// updateSolo is update in a transaction of its own, for large work (compaction)
+// that should not hold up or be retried with other writers.
+func (db *DB) updateSolo(fn func(tx *bolt.Tx) error) error {
 	if db.readOnly {
 		return ErrReadOnly
 	}

@@ -309,7 +309,7 @@ func (db *DB) deleteBefore(before time.Time) (int, error) {
 	var stop []byte
 	for done := false; !done; {
 		n := 0
-		err := db.update(func(tx *bolt.Tx) error {
+		err := db.updateSolo(func(tx *bolt.Tx) error {
 			var old [][]byte
 			c := tx.Bucket(bucketJournal).Cursor()
 			for k, v := c.First(); ; k, v = c.Next() {
@@ -343,7 +343,7 @@ func (db *DB) deleteBefore(before time.Time) (int, error) {
 	}
 	for done := false; !done; {
 		n := 0
-		err := db.update(func(tx *bolt.Tx) error {
+		err := db.updateSolo(func(tx *bolt.Tx) error {
 			j := tx.Bucket(bucketJournal)
 			var old, gone [][]byte
 			c := tx.Bucket(bucketBacksteps).Cursor()
