@@ -64,6 +64,7 @@ func main() {
 	bin := o.bin
 	if bin == "" {
 		if bin, err = buildSnapd(tmp); err != nil {
+			os.RemoveAll(tmp)
 			log.Fatal(err)
 		}
 		head, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
