@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -175,6 +176,20 @@ func (a *app) openState(cfg *policy.Config) (*stateDB, error) {
 		return nil, err
 	}
 	return &stateDB{DB: db, dir: dir}, nil
+}
+
+// readState opens the journal read-only, for commands that only read it when no daemon
+// runs: it writes nothing and shares the lock with other readers. It returns nil, nil
+// when there is no journal yet.
+func (a *app) readState(cfg *policy.Config) (*state.DB, error) {
+	db, err := state.Open(daemon.StateDir(cfg), state.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if errors.Is(err, state.ErrLocked) {
+		return nil, fmt.Errorf("%w; and no daemon answers on %s", err, daemon.SocketPath())
+	}
+	return db, err
 }
 
 // client builds the client of one NAS, with its stored 2FA device token: from db when

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,14 +24,16 @@ func (a *app) status(ctx context.Context, cfg *policy.Config) (daemon.StatusRepo
 	if asked {
 		return rep, err
 	}
-	db, err := a.openState(cfg)
+	db, err := a.readState(cfg)
 	if err != nil {
 		return rep, err
 	}
-	defer db.Close()
-	runs, err := db.LastRuns()
-	if err != nil {
-		return rep, err
+	runs := map[string]state.RunRecord{}
+	if db != nil {
+		defer db.Close()
+		if runs, err = db.LastRuns(); err != nil {
+			return rep, err
+		}
 	}
 	now := time.Now()
 	return daemon.Status(cfg, runs, func(p *policy.Policy) (time.Time, bool) { return p.Schedule.Next(now), false }, now), nil
@@ -104,20 +107,23 @@ func cmdJournal(ctx context.Context, a *app, args []string) error {
 	raw, _ := json.Marshal(f)
 	asked, err := a.askDaemon(ctx, control.Request{Cmd: "journal", Args: raw}, &es)
 	if !asked {
-		db, err := a.openState(cfg)
+		db, err := a.readState(cfg)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		es, err = db.Entries(state.Filter{Policy: f.Policy, Since: f.Since, Limit: f.Limit})
-		if err != nil {
-			return err
+		if db != nil {
+			defer db.Close()
+			if es, err = db.Entries(state.Filter{Policy: f.Policy, Since: f.Since, Limit: f.Limit}); err != nil {
+				return err
+			}
 		}
 	} else if err != nil {
 		return err
 	}
+	out := bufio.NewWriter(a.stdout)
+	defer out.Flush()
 	if *asJSON {
-		enc := json.NewEncoder(a.stdout)
+		enc := json.NewEncoder(out)
 		for _, e := range es {
 			if err := enc.Encode(journalJSON(e)); err != nil {
 				return err
@@ -125,7 +131,7 @@ func cmdJournal(ctx context.Context, a *app, args []string) error {
 		}
 		return nil
 	}
-	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SEQ\tTIME\tPOLICY\tACTION\tSNAPSHOT\tOUTCOME\tERROR")
 	for _, e := range es {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.In(cfg.Location).Format("2006-01-02 15:04:05"), e.Policy, e.Action, e.Snapshot, e.Outcome, e.Error)

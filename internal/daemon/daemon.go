@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -59,12 +61,14 @@ type daemon struct {
 	metrics *metrics.Metrics
 	sched   *scheduler.Scheduler
 
-	mu      sync.Mutex
-	cfg     *policy.Config
-	run     *runner.Runner
-	failing map[string]string  // policy (or "reload") → its last error, while failing
-	lastErr string             // the most recent error, for STATUS=
-	retired []*synology.Client // replaced by a reload; logged out at stop
+	mu          sync.Mutex
+	cfg         *policy.Config
+	run         *runner.Runner
+	statusDirty chan struct{}      // a run finished: STATUS= is due for a refresh
+	compacting  sync.WaitGroup     // a compaction in progress, waited for at stop
+	failing     map[string]string  // policy (or "reload") → its last error, while failing
+	lastErr     string             // the most recent error, for STATUS=
+	retired     []*synology.Client // replaced by a reload; logged out at stop
 }
 
 // Run loads the configuration, arms the schedules and serves until ctx is cancelled.
@@ -91,7 +95,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer db.Close()
 
-	d := &daemon{opts: o, log: log, db: db, shared: runner.NewShared(), cfg: cfg}
+	d := &daemon{opts: o, log: log, db: db, shared: runner.NewShared(), cfg: cfg, statusDirty: make(chan struct{}, 1)}
 	if cfg.Metrics.Listen != "" {
 		d.metrics = metrics.New()
 		addr, _, err := metrics.Serve(ctx, cfg.Metrics.Listen, d.metrics.Handler())
@@ -144,6 +148,7 @@ func Run(ctx context.Context, o Options) error {
 		ctl.Close()
 	}
 	d.logout(sctx)
+	d.compacting.Wait()
 	log.Info().Str("action", "daemon.stop").Msg("snapd stopped")
 	return nil
 }
@@ -159,10 +164,14 @@ func (d *daemon) loop(ctx context.Context) {
 	}
 	statusTick := time.NewTicker(30 * time.Second)
 	defer statusTick.Stop()
-	d.compact()
+	go d.compact()
 	compactTick := time.NewTicker(24 * time.Hour)
 	defer compactTick.Stop()
 	pinging := true
+	// STATUS= follows finished runs, at most once a second: a fleet of runs finishing
+	// together must not each pay for a summary of every schedule.
+	var statusSoon <-chan time.Time
+	var lastStatus time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -186,16 +195,36 @@ func (d *daemon) loop(ctx context.Context) {
 				continue
 			}
 			d.notify(sddaemon.SdNotifyWatchdog)
+		case <-d.statusDirty:
+			if statusSoon == nil {
+				statusSoon = time.After(max(0, time.Second-time.Since(lastStatus)))
+			}
+		case <-statusSoon:
+			statusSoon, lastStatus = nil, time.Now()
+			d.notify(d.statusLine())
 		case <-statusTick.C:
+			lastStatus = time.Now()
 			d.notify(d.statusLine())
 		case <-compactTick.C:
-			d.compact()
+			go d.compact()
 		}
 	}
 }
 
+// statusChanged asks the main loop to refresh STATUS= soon.
+func (d *daemon) statusChanged() {
+	select {
+	case d.statusDirty <- struct{}{}:
+	default: // a refresh is already pending
+	}
+}
+
 // compact drops journal entries older than journal.retention, so the file stays bounded.
+// It runs beside the main loop, so signals and watchdog pings are not held up; Run
+// waits for it before closing the database.
 func (d *daemon) compact() {
+	d.compacting.Add(1)
+	defer d.compacting.Done()
 	keep := d.config().Journal.Retention
 	if keep <= 0 {
 		return
@@ -250,13 +279,13 @@ func (d *daemon) connect(cfg *policy.Config, prev *policy.Config) error {
 	return nil
 }
 
+// logout ends every NAS session, all at once so a stop does not grow with the fleet.
 func (d *daemon) logout(ctx context.Context) {
-	for _, c := range d.shared.Clients() {
-		c.Close(ctx)
+	var wg sync.WaitGroup
+	for _, c := range append(slices.Collect(maps.Values(d.shared.Clients())), d.retired...) {
+		wg.Go(func() { c.Close(ctx) })
 	}
-	for _, c := range d.retired {
-		c.Close(ctx)
-	}
+	wg.Wait()
 }
 
 func (d *daemon) newRunner(cfg *policy.Config) *runner.Runner {

@@ -69,7 +69,7 @@ func (d *daemon) runFunc(policyName string, steps runner.Steps) func(ctx context
 		}
 		if !steps.DryRun {
 			d.setErr(policyName, err)
-			d.notify(d.statusLine()) // STATUS= follows every run: its outcome and the next fire
+			d.statusChanged() // STATUS= follows the runs: their outcomes and the next fire
 		}
 		return err
 	}

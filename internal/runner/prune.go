@@ -152,16 +152,18 @@ func (r *Runner) prune(ctx context.Context, p *policy.Policy, t *target, list []
 	}
 	delErr := t.remove(ctx, ids)
 	after, listErr := t.list(ctx)
-	entries := deleteOutcomes(p, t, ids, after, listErr, delErr)
+	if listErr != nil {
+		// Without the truth from the NAS the intent stays open; the next run on this
+		// target (or the next start) journals what really happened.
+		r.Shared.setSettled(targetKey(p), false)
+		r.Log.Error().Str("policy", p.Name).Str("target", t.String()).Err(listErr).Int("count", len(ids)).Msg("deletions sent but their outcome is unknown; will reconcile")
+		return fmt.Errorf("list %s after deleting: %w", t, listErr)
+	}
+	entries := deleteOutcomes(p, t, ids, after, delErr)
 	now := r.now()
 	for i := range entries {
 		entries[i].Time = now
 		entries[i].DurationMS = now.Sub(start).Milliseconds()
-	}
-	if listErr != nil {
-		// Without the truth from the NAS the intent stays open and is reconciled later.
-		r.emit(entries...)
-		return fmt.Errorf("list %s after deleting: %w", t, listErr)
 	}
 	if err := r.Journal.CompleteIntent(intent, entries...); err != nil {
 		r.Log.Error().Err(err).Msg("cannot complete the journal intent")
@@ -187,7 +189,7 @@ func (r *Runner) prune(ctx context.Context, p *policy.Policy, t *target, list []
 
 // deleteOutcomes journals, per planned deletion, whether the snapshot is really gone:
 // the NAS's list after the call is the truth, whatever the delete call answered.
-func deleteOutcomes(p *policy.Policy, t *target, ids []string, after []Snap, listErr, delErr error) []state.Entry {
+func deleteOutcomes(p *policy.Policy, t *target, ids []string, after []Snap, delErr error) []state.Entry {
 	present := make(map[string]bool, len(after))
 	for _, s := range after {
 		present[s.ID] = true
@@ -197,9 +199,6 @@ func deleteOutcomes(p *policy.Policy, t *target, ids []string, after []Snap, lis
 		e := entryFor(p, t, ActionDelete)
 		e.Snapshot = id
 		switch {
-		case listErr != nil:
-			e.Outcome = OutcomeError
-			e.Error = fmt.Sprintf("outcome unknown: %v", listErr)
 		case present[id]:
 			e.Outcome = OutcomeError
 			e.Error = "still present after delete"

@@ -74,6 +74,9 @@ func (r *Runner) reconcileTarget(ctx context.Context, key string) (int, error) {
 		r.Log.Info().Str("policy", in.Policy).Str("action", in.Action).Uint64("intent", in.ID).Msg("reconciled an interrupted action")
 		settled++
 	}
+	if len(errs) == 0 {
+		r.Shared.setSettled(key, true)
+	}
 	return settled, errors.Join(errs...)
 }
 
@@ -105,7 +108,7 @@ func (r *Runner) settle(ctx context.Context, in state.Intent) ([]state.Entry, er
 			return nil, err
 		}
 		p := &policy.Policy{Name: in.Policy, NAS: in.NAS}
-		es := deleteOutcomes(p, t, in.Snapshots, list, nil, errors.New("interrupted"))
+		es := deleteOutcomes(p, t, in.Snapshots, list, errors.New("interrupted"))
 		for i := range es {
 			es[i].Time = base.Time
 		}

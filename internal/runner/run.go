@@ -60,7 +60,7 @@ func (r *Runner) Run(ctx context.Context, name string, steps Steps, fire time.Ti
 		return nil, err
 	}
 	defer release()
-	if r.Journal != nil && !steps.DryRun {
+	if r.Journal != nil && !steps.DryRun && !r.Shared.isSettled(targetKey(p)) {
 		// Settle what an earlier interrupted action left open on this target first, so
 		// its outcome is known before this run decides anything.
 		if _, err := r.reconcileTarget(ctx, targetKey(p)); err != nil {
@@ -193,6 +193,7 @@ func (r *Runner) create(ctx context.Context, p *policy.Policy, t *target, tl *ta
 			// the next run on this target (or at the next start).
 			err = fmt.Errorf("create snapshot of %s: outcome unknown (%v) and the list failed: %w", t, err, lerr)
 			r.Log.Error().Str("policy", p.Name).Str("target", t.String()).Err(err).Msg("create outcome unknown; will reconcile")
+			r.Shared.setSettled(targetKey(p), false)
 			return "", nil, err
 		}
 		if s, ok := landed(list, desc, start, lastNewest); ok {

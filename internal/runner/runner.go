@@ -40,11 +40,14 @@ type Shared struct {
 	clients map[string]*synology.Client
 	locks   *targetLocks
 	targets map[string]*target
+	// settled holds the targets known to have no open intent since this process
+	// started, so a run needs no scan of the intents.
+	settled map[string]bool
 }
 
 // NewShared returns an empty Shared.
 func NewShared() *Shared {
-	return &Shared{clients: map[string]*synology.Client{}, locks: newTargetLocks(), targets: map[string]*target{}}
+	return &Shared{clients: map[string]*synology.Client{}, locks: newTargetLocks(), targets: map[string]*target{}, settled: map[string]bool{}}
 }
 
 // SetClient installs the client for a NAS, replacing (and returning) any previous one.
@@ -59,6 +62,18 @@ func (s *Shared) SetClient(nas string, c *synology.Client) (old *synology.Client
 		}
 	}
 	return old
+}
+
+func (s *Shared) isSettled(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.settled[key]
+}
+
+func (s *Shared) setSettled(key string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settled[key] = ok
 }
 
 // Client returns the client for a NAS, or nil.
