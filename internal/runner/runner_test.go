@@ -428,3 +428,55 @@ func TestUncertainCreateWithFailedListIsSettledBeforeTheNextRun(t *testing.T) {
 		t.Errorf("create calls = %d, want 2 (one per run, none blind)", n)
 	}
 }
+
+// TestSyncFailureIsJournaledAndPruneStillRuns: a failed replication sync is an error of
+// the run, journaled as such; the snapshot exists, so the prune still runs (replication
+// bases are held by DSM and protected anyway).
+func TestSyncFailureIsJournaledAndPruneStillRuns(t *testing.T) {
+	e := newEnv(t, hourly)
+	old := e.seed("homes", "homes", 4, time.Hour)
+	e.nas.InjectFault(dsmfake.Fault{API: "SYNO.DR.Plan", Method: "sync", Code: 400})
+	res, err := e.r.Run(context.Background(), "homes", ScheduledSteps(e.cfg.Policies["homes"]), time.Time{})
+	if err == nil || res.Synced {
+		t.Fatalf("Run = %+v, %v; want a sync error", res, err)
+	}
+	j := e.journal()
+	if !slices.Contains(j, "replication.sync error plan-homes") {
+		t.Errorf("journal = %v, want the failed sync", j)
+	}
+	if len(res.Deleted) != 2 || !slices.Equal(res.Deleted, old[:2]) {
+		t.Errorf("deleted = %v, want the 2 oldest", res.Deleted)
+	}
+	last, _, _ := e.db.LastRun("homes")
+	if last.Outcome != OutcomeError {
+		t.Errorf("last run outcome = %q, want error", last.Outcome)
+	}
+}
+
+// TestLostListAfterDeleteIsReconciled: the delete went through but the list that should
+// confirm it failed; the deletions stay an open intent and the next run journals what
+// really happened, once.
+func TestLostListAfterDeleteIsReconciled(t *testing.T) {
+	e := newEnv(t, `  homes:
+    nas: nas1
+    share: homes
+    schedule: "0 * * * *"
+    retention: {keep_last: 1}
+`)
+	old := e.seed("homes", "homes", 3, time.Hour)
+	// The prune's own list (first) succeeds; the re-list after the delete fails.
+	e.nas.InjectFault(dsmfake.Fault{API: "SYNO.Core.Share.Snapshot", Method: "list", Skip: 1, Times: 1, Code: 117})
+	if _, err := e.r.Prune(context.Background(), "homes", false, false); err == nil {
+		t.Fatal("Prune succeeded without confirming its deletions")
+	}
+	if in, _ := e.db.PendingIntents(); len(in) != 1 {
+		t.Fatalf("pending intents = %v, want the open delete", in)
+	}
+	if _, err := e.r.Prune(context.Background(), "homes", false, false); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"prune.plan ok", "snapshot.delete ok " + old[0], "snapshot.delete ok " + old[1], "prune.plan ok"}
+	if got := e.journal(); !slices.Equal(got, want) {
+		t.Errorf("journal = %v, want %v", got, want)
+	}
+}
