@@ -41,6 +41,13 @@ func (r *Runner) Reconcile(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 0 {
+		// Every target without an open intent at the scan is settled; one left open
+		// since then is marked unsettled by the run that left it.
+		r.Shared.mu.Lock()
+		r.Shared.allSettled = true
+		r.Shared.mu.Unlock()
+	}
 	return settled, errors.Join(errs...)
 }
 
@@ -74,9 +81,7 @@ func (r *Runner) reconcileTarget(ctx context.Context, key string) (int, error) {
 		r.Log.Info().Str("policy", in.Policy).Str("action", in.Action).Uint64("intent", in.ID).Msg("reconciled an interrupted action")
 		settled++
 	}
-	if len(errs) == 0 {
-		r.Shared.setSettled(key, true)
-	}
+	r.Shared.setSettled(key, len(errs) == 0)
 	return settled, errors.Join(errs...)
 }
 

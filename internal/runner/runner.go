@@ -40,9 +40,11 @@ type Shared struct {
 	clients map[string]*synology.Client
 	locks   *targetLocks
 	targets map[string]*target
-	// settled holds the targets known to have no open intent since this process
-	// started, so a run needs no scan of the intents.
-	settled map[string]bool
+	// settled says, per target, whether it is known to have no open intent, so a run
+	// needs no scan of the intents; allSettled covers the targets not in it once a
+	// Reconcile of everything has succeeded.
+	settled    map[string]bool
+	allSettled bool
 }
 
 // NewShared returns an empty Shared.
@@ -67,7 +69,10 @@ func (s *Shared) SetClient(nas string, c *synology.Client) (old *synology.Client
 func (s *Shared) isSettled(key string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.settled[key]
+	if v, ok := s.settled[key]; ok {
+		return v
+	}
+	return s.allSettled
 }
 
 func (s *Shared) setSettled(key string, ok bool) {
