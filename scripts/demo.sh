@@ -46,7 +46,9 @@ YAML
 
 echo "== starting the fake NAS"
 mkdir -p "$tmp/cert"
-"$bin/dsmfake" --seed "$tmp/nas.yaml" --listen "" --url-file "$tmp/url" --cert-dir "$tmp/cert" \
+# In a session of its own, so a Ctrl-C meant for the demo leaves the NAS up for the
+# status and journal shown at the end.
+setsid "$bin/dsmfake" --seed "$tmp/nas.yaml" --listen "" --url-file "$tmp/url" --cert-dir "$tmp/cert" \
 	--user demo --password demo-password >"$tmp/dsmfake.out" 2>&1 &
 fake_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/url" ] && break; sleep 0.1; done
