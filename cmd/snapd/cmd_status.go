@@ -195,8 +195,10 @@ func cmdCheck(ctx context.Context, a *app, args []string) error {
 	defer done()
 	code := 0
 	var problems, perf []string
+	// The worst state wins: CRITICAL over WARNING over UNKNOWN over OK.
+	rank := map[int]int{0: 0, 3: 1, 1: 2, 2: 3}
 	raise := func(c int, msg string) {
-		if c > code && !(code == 2 && c == 3) {
+		if rank[c] > rank[code] {
 			code = c
 		}
 		problems = append(problems, msg)

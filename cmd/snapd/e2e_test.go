@@ -875,3 +875,35 @@ func TestMetricsEndpoint(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.wait(t, 30*time.Second)
 }
+
+// TestCheckAges: an hourly policy whose newest own snapshot is 2.5 h old is WARNING and
+// 3.5 h old CRITICAL, and either wins over another policy's UNKNOWN (a share it cannot
+// list).
+func TestCheckAges(t *testing.T) {
+	w := newWorld(t)
+	w.writeConfig(`  homes:
+    nas: nas1
+    share: homes
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+  gone:
+    nas: nas1
+    share: missing
+    schedule: "@hourly"
+    retention: {keep_last: 3}
+`)
+	own := policy.Describe("", "homes")
+	first := w.nas.AddShareSnapshot("homes", dsmfake.ShareSnapshot{Time: time.Now().Add(-150 * time.Minute), Desc: own})
+	out, _, code := w.cli("check")
+	if code != 1 || !strings.HasPrefix(out, "SNAPD WARNING") || !strings.Contains(out, "homes: newest snapshot is 2h30m") || !strings.Contains(out, "gone: cannot list snapshots") {
+		t.Errorf("check at 2.5 h: exit %d, %q; want WARNING naming both policies", code, out)
+	}
+	if _, errs, code := w.cli("nas", "delete", "--nas", "nas1", "--share", "homes", "--snapshot", first); code != 0 {
+		t.Fatalf("nas delete: exit %d: %s", code, errs)
+	}
+	w.nas.AddShareSnapshot("homes", dsmfake.ShareSnapshot{Time: time.Now().Add(-210 * time.Minute), Desc: own})
+	out, _, code = w.cli("check")
+	if code != 2 || !strings.HasPrefix(out, "SNAPD CRITICAL") {
+		t.Errorf("check at 3.5 h: exit %d, %q; want CRITICAL", code, out)
+	}
+}
