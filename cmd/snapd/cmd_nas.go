@@ -298,7 +298,7 @@ func (a *app) nasSnapshots(ctx context.Context, cfg *policy.Config, c *synology.
 		for _, s := range ls {
 			var w time.Time
 			if s.WORM {
-				w = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+				w = runner.Forever
 			}
 			add(s.UUID, s.Name, s.Time, s.Desc, s.Locked, w, s.AppKeys)
 		}
@@ -349,7 +349,7 @@ func (a *app) nasDelete(ctx context.Context, cfg *policy.Config, c *synology.Cli
 			if s.WORM {
 				in.worm = s.WORMEnd
 				if in.worm.IsZero() {
-					in.worm = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+					in.worm = runner.Forever
 				}
 			}
 			known[s.Name] = in
@@ -366,7 +366,7 @@ func (a *app) nasDelete(ctx context.Context, cfg *policy.Config, c *synology.Cli
 		for _, s := range ls {
 			in := info{locked: s.Locked, held: len(s.AppKeys) > 0}
 			if s.WORM {
-				in.worm = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+				in.worm = runner.Forever
 			}
 			known[s.UUID] = in
 			known[s.Name] = in

@@ -12,9 +12,9 @@ import (
 	"github.com/synology-snapd/snapd/internal/synology"
 )
 
-// forever stands in for the end of a WORM lock whose end DSM does not report (LUNs
+// Forever stands in for the end of a WORM lock whose end DSM does not report (LUNs
 // only say is_worm_locked), so such a snapshot stays protected.
-var forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+var Forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // Snap is one snapshot of a target as snapd sees it, share or LUN alike.
 type Snap struct {
@@ -77,7 +77,7 @@ func (t *target) list(ctx context.Context) ([]Snap, error) {
 			if s.WORM {
 				sn.WORMUntil = s.WORMEnd
 				if sn.WORMUntil.IsZero() {
-					sn.WORMUntil = forever
+					sn.WORMUntil = Forever
 				}
 			}
 			out = append(out, sn)
@@ -95,7 +95,7 @@ func (t *target) list(ctx context.Context) ([]Snap, error) {
 		for _, s := range ls {
 			sn := Snap{ID: s.UUID, Name: s.Name, Time: s.Time, Desc: s.Desc, Locked: s.Locked, AppKeys: s.AppKeys}
 			if s.WORM {
-				sn.WORMUntil = forever
+				sn.WORMUntil = Forever
 			}
 			out = append(out, sn)
 		}
