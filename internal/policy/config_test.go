@@ -2,7 +2,6 @@ package policy
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,28 +13,6 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
-
-// The -update flag may also be defined by other tests of this package; an init
-// function runs after every package-level flag.Bool, so registering here only when
-// nobody else has never redefines it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func cfgUpdating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	v, _ := g.Get().(bool)
-	return v
-}
 
 // TestSampleConfigsLoad loads every file in configs/: samples are documentation,
 // and documentation that does not load is wrong.
@@ -87,7 +64,7 @@ func TestInvalidConfigs(t *testing.T) {
 			}
 			got := err.Error() + "\n"
 			golden := strings.TrimSuffix(f, ".yaml") + ".err"
-			if cfgUpdating() {
+			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -3,7 +3,6 @@ package policy
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,27 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 )
-
-// Other tests of this package may define -update too; whoever comes first
-// registers it.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files")
-	}
-}
-
-func retUpdating() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	v, _ := g.Get().(bool)
-	return v
-}
 
 // retGoldenAt is the planning instant of the golden files.
 const retGoldenAt = "2027-01-05T12:00:00Z"
@@ -176,7 +154,7 @@ func TestPlanRetentionGolden(t *testing.T) {
 	snaps := retSnaps(t, retGoldenSnapshots...)
 	at := retTS(t, retGoldenAt)
 	dir := filepath.Join("testdata", "retention")
-	if retUpdating() {
+	if *update {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +170,7 @@ func TestPlanRetentionGolden(t *testing.T) {
 				}
 				got := retGoldenOf(pol.name, zone, pol.r, loc, p)
 				path := filepath.Join(dir, name+".json")
-				if retUpdating() {
+				if *update {
 					b, err := json.MarshalIndent(got, "", "  ")
 					if err != nil {
 						t.Fatal(err)
