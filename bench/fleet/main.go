@@ -33,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/synology-snapd/snapd/bench/internal/benchenv"
 	"github.com/synology-snapd/snapd/internal/control"
 	"github.com/synology-snapd/snapd/internal/daemon"
 	"github.com/synology-snapd/snapd/internal/dsmfake"
@@ -90,20 +91,12 @@ func main() {
 	if !o.keep {
 		defer os.RemoveAll(tmp)
 	}
-	bin := o.bin
-	if bin == "" {
-		if bin, err = buildSnapd(tmp); err != nil {
-			os.RemoveAll(tmp)
-			log.Fatal(err)
-		}
-		head, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-		dirty, _ := exec.Command("git", "status", "--porcelain", "--", "cmd", "internal").Output()
-		fmt.Printf("snapd source: working tree at commit %s, %d uncommitted paths under cmd/ and internal/\n",
-			strings.TrimSpace(string(head)), strings.Count(string(dirty), "\n"))
-	} else {
-		fmt.Printf("snapd binary: %s\n", bin)
+	bin, err := benchenv.Binary(o.bin, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		log.Fatal(err)
 	}
-	printMachine()
+	benchenv.PrintMachine()
 	if o.mode == "calls" {
 		fmt.Printf("mode calls: 1 NAS, 2 policies, latency %s per call\n", o.latency)
 	} else {
@@ -113,7 +106,7 @@ func main() {
 
 	var fail bool
 	for i := 1; i <= o.runs; i++ {
-		fmt.Printf("\n=== %s run %d/%d (load average %s) ===\n", o.mode, i, o.runs, loadavg())
+		fmt.Printf("\n=== %s run %d/%d (load average %s) ===\n", o.mode, i, o.runs, benchenv.Loadavg())
 		dir := filepath.Join(tmp, fmt.Sprintf("run%d", i))
 		var err error
 		switch o.mode {
@@ -140,33 +133,6 @@ func main() {
 		}
 		os.Exit(1)
 	}
-}
-
-// buildSnapd builds cmd/snapd of the module this program belongs to.
-func buildSnapd(dir string) (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the snapd module: run from the repository, or pass -bin")
-	}
-	root := filepath.Dir(gomod)
-	bin := filepath.Join(dir, "snapd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/snapd")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/snapd: %w", err)
-	}
-	fi, err := os.Stat(bin)
-	if err != nil {
-		return "", err
-	}
-	fmt.Printf("built %s (%.1f MB) in %s\n", bin, float64(fi.Size())/1e6, time.Since(start).Round(time.Millisecond))
-	return bin, nil
 }
 
 // world is a set of fake NAS on loopback HTTPS and the files of one snapd installation.
@@ -446,7 +412,7 @@ func runFleet(o options, bin, dir string) error {
 	self0, _ := cpuTicks(os.Getpid())
 	sys0 := systemCPU()
 	rss0, hwm0, _ := memKB(pid)
-	loadAtFire := loadavg()
+	loadAtFire := benchenv.Loadavg()
 
 	// Poll the fakes (cheap, in-process) for the creates, and the daemon's control
 	// socket for the last runs, until every run is recorded.
@@ -743,7 +709,7 @@ func runIdle(o options, bin, dir string) error {
 	calls0 := totalCount(w, "", "")
 	t0 := time.Now()
 	fmt.Printf("after %s settling: VmRSS %.1f MB, VmHWM %.1f MB, CPU since start %s (load average %s)\n",
-		o.settle, float64(rss0)/1024, float64(hwm0)/1024, ms(cpu0), loadavg())
+		o.settle, float64(rss0)/1024, float64(hwm0)/1024, ms(cpu0), benchenv.Loadavg())
 	time.Sleep(o.idle)
 	cpu1, err := cpuTicks(pid)
 	if err != nil {
@@ -755,7 +721,7 @@ func runIdle(o options, bin, dir string) error {
 	used := cpu1 - cpu0
 	fmt.Printf("over %s idle: CPU %s (utime+stime, %d Hz ticks) = %.3f%% of one core; DSM calls %d\n",
 		el.Round(time.Millisecond), ms(used), clkTck(), 100*used.Seconds()/el.Seconds(), calls)
-	fmt.Printf("after the window: VmRSS %.1f MB, VmHWM %.1f MB (load average %s)\n", float64(rss1)/1024, float64(hwm1)/1024, loadavg())
+	fmt.Printf("after the window: VmRSS %.1f MB, VmHWM %.1f MB (load average %s)\n", float64(rss1)/1024, float64(hwm1)/1024, benchenv.Loadavg())
 	stopTook, err := p.stop()
 	fmt.Printf("SIGTERM to exit: %s\n", ms(stopTook))
 	verdict := "PASS"
@@ -953,45 +919,6 @@ func memKB(pid int) (rss, hwm int64, err error) {
 		}
 	}
 	return rss, hwm, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func printMachine() {
-	model := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	var uts syscall.Utsname
-	kernel := "?"
-	if syscall.Uname(&uts) == nil {
-		var b []byte
-		for _, c := range uts.Release {
-			if c == 0 {
-				break
-			}
-			b = append(b, byte(c))
-		}
-		kernel = string(b)
-	}
-	goVer, _ := exec.Command("go", "env", "GOVERSION").Output()
-
-	fmt.Printf("machine: nproc %d, CPU %q, Linux %s, %s, load average %s\n", runtime.NumCPU(), model, kernel, strings.TrimSpace(string(goVer)), loadavg())
 }
 
 // ---- small statistics ----

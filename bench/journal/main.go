@@ -16,12 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/synology-snapd/snapd/bench/internal/benchenv"
 	"github.com/synology-snapd/snapd/internal/state"
 )
 
@@ -61,23 +61,15 @@ func main() {
 	if !o.keep {
 		defer os.RemoveAll(tmp)
 	}
-	bin := o.bin
-	if bin == "" {
-		if bin, err = buildSnapd(tmp); err != nil {
-			os.RemoveAll(tmp)
-			log.Fatal(err)
-		}
-		head, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-		dirty, _ := exec.Command("git", "status", "--porcelain", "--", "cmd", "internal").Output()
-		fmt.Printf("snapd source: working tree at commit %s, %d uncommitted paths under cmd/ and internal/\n",
-			strings.TrimSpace(string(head)), strings.Count(string(dirty), "\n"))
-	} else {
-		fmt.Printf("snapd binary: %s\n", bin)
+	bin, err := benchenv.Binary(o.bin, tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		log.Fatal(err)
 	}
-	printMachine()
+	benchenv.PrintMachine()
 	fail := false
 	for i := 1; i <= o.reps; i++ {
-		fmt.Printf("\n=== repetition %d/%d (load average %s) ===\n", i, o.reps, loadavg())
+		fmt.Printf("\n=== repetition %d/%d (load average %s) ===\n", i, o.reps, benchenv.Loadavg())
 		if err := rep(o, bin, filepath.Join(tmp, fmt.Sprintf("rep%d", i))); err != nil {
 			fmt.Printf("REPETITION FAILED: %v\n", err)
 			fail = true
@@ -336,55 +328,6 @@ func tailFile(path string) string {
 		b = b[len(b)-2000:]
 	}
 	return string(b)
-}
-
-// buildSnapd builds cmd/snapd of the module this program belongs to.
-func buildSnapd(dir string) (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the snapd module: run from the repository, or pass -bin")
-	}
-	root := filepath.Dir(gomod)
-	bin := filepath.Join(dir, "snapd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/snapd")
-	cmd.Dir = root
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/snapd: %w", err)
-	}
-	fmt.Printf("built %s\n", bin)
-	return bin, nil
-}
-
-func printMachine() {
-	model := "?"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	goVer, _ := exec.Command("go", "env", "GOVERSION").Output()
-
-	fmt.Printf("machine: nproc %d, CPU %q, %s, load average %s\n", runtime.NumCPU(), model, strings.TrimSpace(string(goVer)), loadavg())
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func median(sorted []time.Duration) time.Duration {
