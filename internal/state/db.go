@@ -299,12 +299,7 @@ func (db *DB) Path() string { return db.path }
 
 // view runs fn in a read transaction.
 func (db *DB) view(fn func(tx *bolt.Tx) error) error {
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.bolt == nil {
-		return ErrClosed
-	}
-	return db.bolt.View(fn)
+	return db.with(false, func(b *bolt.DB) error { return b.View(fn) })
 }
 
 // update runs fn in a read-write transaction, committed and fsynced before it
@@ -312,21 +307,19 @@ func (db *DB) view(fn func(tx *bolt.Tx) error) error {
 // coalesced by bbolt's Batch into one transaction and one fsync, so fn may run more
 // than once and must only touch the transaction and its own results.
 func (db *DB) update(fn func(tx *bolt.Tx) error) error {
-	if db.readOnly {
-		return ErrReadOnly
-	}
-	db.mu.RLock()
-	defer db.mu.RUnlock()
-	if db.bolt == nil {
-		return ErrClosed
-	}
-	return db.bolt.Batch(fn)
+	return db.with(true, func(b *bolt.DB) error { return b.Batch(fn) })
 }
 
 // updateSolo is update in a transaction of its own, for large work (compaction)
 // that should not hold up or be retried with other writers.
 func (db *DB) updateSolo(fn func(tx *bolt.Tx) error) error {
-	if db.readOnly {
+	return db.with(true, func(b *bolt.DB) error { return b.Update(fn) })
+}
+
+// with runs f on the open bbolt handle, holding it open (a rewrite swaps it under the
+// write lock) and refusing writes to a read-only or closed database.
+func (db *DB) with(write bool, f func(b *bolt.DB) error) error {
+	if write && db.readOnly {
 		return ErrReadOnly
 	}
 	db.mu.RLock()
@@ -334,7 +327,7 @@ func (db *DB) updateSolo(fn func(tx *bolt.Tx) error) error {
 	if db.bolt == nil {
 		return ErrClosed
 	}
-	return db.bolt.Update(fn)
+	return f(db.bolt)
 }
 
 // Check runs bbolt's consistency check over the whole file and returns
