@@ -237,6 +237,27 @@ type proc struct {
 }
 
 // startDaemon runs `snapd run` with a NOTIFY_SOCKET of its own and waits for READY=1.
+// startFleetDaemon configures every policy with schedule and keep_last 3 and starts the
+// daemon on that config.
+func (w *world) startFleetDaemon(o options, bin, schedule string) (*proc, error) {
+	err := w.writeConfig("warn", o.maxConcurrent, o.shares, func(i, j int) string {
+		return fmt.Sprintf("    schedule: %q\n    retention: {keep_last: 3}\n", schedule)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return w.startDaemon(bin)
+}
+
+// killIfRunning kills the daemon unless it has already exited.
+func (p *proc) killIfRunning() {
+	select {
+	case <-p.done:
+	default:
+		p.kill()
+	}
+}
+
 func (w *world) startDaemon(bin string) (*proc, error) {
 	np := filepath.Join(w.dir, "notify.sock")
 	nc, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: np, Net: "unixgram"})
@@ -382,23 +403,11 @@ func runFleet(o options, bin, dir string) error {
 
 	t0 := fireInstant(time.Now(), o.lead)
 	schedule := fmt.Sprintf("%d * * * *", t0.Minute())
-	err = w.writeConfig("warn", o.maxConcurrent, o.shares, func(i, j int) string {
-		return fmt.Sprintf("    schedule: %q\n    retention: {keep_last: 3}\n", schedule)
-	})
+	p, err := w.startFleetDaemon(o, bin, schedule)
 	if err != nil {
 		return err
 	}
-	p, err := w.startDaemon(bin)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		select {
-		case <-p.done:
-		default:
-			p.kill()
-		}
-	}()
+	defer p.killIfRunning()
 	pid := p.cmd.Process.Pid
 	fmt.Printf("daemon pid %d: READY=1 after %s; schedule %q, fire at %s (in %s)\n",
 		pid, p.ready.Round(time.Millisecond), schedule, t0.Format(time.RFC3339), time.Until(t0).Round(time.Second))
@@ -678,23 +687,11 @@ func runIdle(o options, bin, dir string) error {
 	// Hourly at a minute half an hour away: not due during the measurement.
 	minute := time.Now().UTC().Add(30 * time.Minute).Minute()
 	schedule := fmt.Sprintf("%d * * * *", minute)
-	err = w.writeConfig("warn", o.maxConcurrent, o.shares, func(i, j int) string {
-		return fmt.Sprintf("    schedule: %q\n    retention: {keep_last: 3}\n", schedule)
-	})
+	p, err := w.startFleetDaemon(o, bin, schedule)
 	if err != nil {
 		return err
 	}
-	p, err := w.startDaemon(bin)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		select {
-		case <-p.done:
-		default:
-			p.kill()
-		}
-	}()
+	defer p.killIfRunning()
 	pid := p.cmd.Process.Pid
 	fmt.Printf("daemon pid %d: READY=1 after %s; schedule %q\n", pid, p.ready.Round(time.Millisecond), schedule)
 	time.Sleep(o.settle)
@@ -769,13 +766,7 @@ func runCalls(o options, bin, dir string) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		select {
-		case <-p.done:
-		default:
-			p.kill()
-		}
-	}()
+	defer p.killIfRunning()
 	fmt.Printf("daemon pid %d: READY=1 after %s; DSM calls at start-up: %d\n", p.cmd.Process.Pid, p.ready.Round(time.Millisecond), n.Count("", ""))
 	// The first run of each logs in and discovers the API; it is not steady state.
 	for _, pol := range []string{full, lean} {
