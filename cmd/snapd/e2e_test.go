@@ -114,9 +114,6 @@ func (w *world) cli(args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, snapdBin, append(args, "--config", w.config)...)
-	if len(args) > 0 && args[0] == "nas" {
-		cmd = exec.CommandContext(ctx, snapdBin, append(args, "--config", w.config)...)
-	}
 	cmd.Env = w.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
